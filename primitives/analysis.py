@@ -11,8 +11,9 @@ trained. These functions find that out cheaply, before any training (the Lion se
   commutative ops.
 - :func:`fingerprint`: *what* the program computes: a few steps on fixed random tensors, outputs
   rounded to 8 significant digits and hashed, so ``2 * x`` and ``x + x`` agree.
-- :func:`check_valid` / :func:`is_valid`: one step on ``device="meta"`` tensors (shapes only, no
-  arithmetic), for a vector, a matrix and a conv kernel.
+- :func:`check_valid` / :func:`is_valid`: one step on shape probes (:func:`probe_tensor`: CPU
+  zeros for these small shapes, ``device="meta"`` for large ones), for a vector, a matrix and a
+  conv kernel.
 
 Example::
 
@@ -35,12 +36,12 @@ from typing import Sequence
 import networkx as nx
 import torch
 
-from .execute import Executor
+from .execute import Executor, broadcast_shapes, probe_tensor
 from .ops import OPS
 from .program import Program, ProgramError, Stmt, stmt_source
 
 __all__ = ["RETURN", "INVALID", "dataflow_graph", "eliminate_dead_code", "structural_hash",
-           "fingerprint", "check_valid", "is_valid"]
+           "fingerprint", "check_valid", "is_valid", "check_lr_scaling", "scales_with_lr"]
 
 #: the graph node that uses the returned values (``return`` is a keyword, never a variable)
 RETURN = "return"
@@ -209,7 +210,7 @@ def _as_shape(value, like: torch.Tensor) -> torch.Tensor:
     return torch.broadcast_to(value, like.shape).clone()
 
 
-def _behaviour(program: Program, steps: int, seed: int) -> list[str]:
+def _behaviour(program: Program, steps: int, seed: int, state_too: bool = True) -> list[str]:
     gen = torch.Generator().manual_seed(seed)
     f64 = dict(dtype=torch.float64, generator=gen)
     ex = Executor(program)
@@ -229,11 +230,12 @@ def _behaviour(program: Program, steps: int, seed: int) -> list[str]:
         state = {k: [_as_shape(v, buf) for v, buf in zip(new[k], state[k])] for k in state}
         w = [p - u for p, u in zip(w, upd)]
         tokens += [_tensor_token(u) for u in upd]
-        tokens += [_tensor_token(v) for k in program.state_names for v in state[k]]
+        if state_too:
+            tokens += [_tensor_token(v) for k in program.state_names for v in state[k]]
     return tokens
 
 
-def fingerprint(program: Program, steps: int = 3, seed: int = 0) -> str:
+def fingerprint(program: Program, steps: int = 3, seed: int = 0, state: bool = True) -> str:
     """A hash of what ``program`` computes (functional-equivalence caching, AutoML-Zero style).
 
     Runs ``steps`` steps (t = 1, 2, ...) with :meth:`Executor.update` in float64 on a vector and a
@@ -242,9 +244,13 @@ def fingerprint(program: Program, steps: int = 3, seed: int = 0) -> str:
     rounded to 8 significant digits (NaN/inf as words) and hashed. Programs that raise get
     :data:`INVALID`. Equivalent programs that differ only in rounding almost always agree; a value
     that straddles a rounding boundary can, rarely, split them.
+
+    ``state=False`` hashes the updates only: programs whose updates agree step after step train
+    identically, whatever they keep in state, so a search can treat a state change that the
+    update does not (yet) read as the parent itself (a neutral mutation, free to evaluate).
     """
     try:
-        tokens = _behaviour(program, steps, seed)
+        tokens = _behaviour(program, steps, seed, state)
     except Exception:  # noqa: BLE001 - an invalid program is an outcome, not a crash
         return INVALID
     return _digest("\n".join(tokens))
@@ -255,11 +261,10 @@ def fingerprint(program: Program, steps: int = 3, seed: int = 0) -> str:
 
 
 def _meta_inputs(program: Program, shape: tuple, state_shapes: dict[str, tuple]):
-    meta = dict(device="meta", dtype=torch.float32)
-    w = [torch.empty(shape, **meta)]
-    state = {n: [torch.empty(state_shapes[n], **meta)] for n in program.state_names}
-    h = [torch.empty(shape, **meta)] if "h" in program.input_names else None
-    return dict(params=w, grads=[torch.empty(shape, **meta)], state=state, t=1.0, loss=1.0, h=h)
+    probe = probe_tensor(shape)
+    state = {n: [probe(state_shapes[n])] for n in program.state_names}
+    h = [probe(shape)] if "h" in program.input_names else None
+    return dict(params=[probe(shape)], grads=[probe(shape)], state=state, t=1.0, loss=1.0, h=h)
 
 
 def _first_line(exc: Exception) -> str:
@@ -301,7 +306,7 @@ def _failure(program: Program, shape: tuple, exc: Exception) -> ProgramError:
             if not _broadcasts_to(have, shape):
                 return ProgramError(f"{program.name}: state {n!r} comes back with shape {have}, "
                                     f"which does not broadcast to the parameter shape {shape}")
-            shapes[n] = tuple(torch.broadcast_shapes(shapes[n], have))
+            shapes[n] = tuple(broadcast_shapes(shapes[n], have))
     return ProgramError(f"{program.name}: fails for a parameter of shape {shape}: "
                         f"{_first_line(exc)}")
 
@@ -312,7 +317,7 @@ def _shape_of(value) -> tuple:
 
 def _broadcasts_to(have: tuple, shape: tuple) -> bool:
     try:
-        return tuple(torch.broadcast_shapes(have, shape)) == shape
+        return tuple(broadcast_shapes(have, shape)) == shape
     except RuntimeError:
         return False
 
@@ -342,7 +347,7 @@ def _check_shape(ex: Executor, shape: tuple) -> None:
 def check_valid(program: Program, shapes: Sequence[Sequence[int]] = VALID_SHAPES) -> None:
     """Raise :class:`ProgramError` (one line) unless ``program`` can run on every shape.
 
-    For each parameter shape, one step runs on ``device="meta"`` float32 tensors (``w``, ``g``,
+    For each parameter shape, one step runs on float32 probe tensors (``w``, ``g``,
     ``h``, state shaped by :meth:`Executor.state_shapes`; ``t = 1``, ``loss = 1``): any op that
     fails (a shape mismatch, a tensor where a number is needed, ...) is reported with the first
     statement that fails; the update and each returned state must broadcast to the parameter
@@ -358,6 +363,65 @@ def is_valid(program: Program, shapes: Sequence[Sequence[int]] = VALID_SHAPES) -
     """``True`` when :func:`check_valid` passes."""
     try:
         check_valid(program, shapes)
+    except ProgramError:
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------------------------
+# scale of the update in the learning rate
+
+
+def _updates_at(program: Program, hyper: dict, steps: int, seed: int) -> list[torch.Tensor]:
+    """The updates of ``steps`` steps on fixed weights and a fixed gradient sequence."""
+    gen = torch.Generator().manual_seed(seed)
+    f64 = dict(dtype=torch.float64, generator=gen)
+    ex = Executor(program)
+    w = [torch.randn(s, **f64) for s in _FINGERPRINT_SHAPES]
+    state = ex.init_state(w, hyper)
+    out = []
+    for t in range(1, steps + 1):
+        g = [torch.randn(s, **f64) for s in _FINGERPRINT_SHAPES]
+        h = [torch.randn(s, **f64).abs() for s in _FINGERPRINT_SHAPES]
+        loss = 0.5 + float(torch.rand((), **f64))
+        with torch.no_grad():
+            upd, new = ex.update(w, g, state, hyper, t=float(t), loss=loss,
+                                 h=h if "h" in program.input_names else None)
+        out += [_as_shape(u, p) for u, p in zip(upd, w)]
+        state = {k: [_as_shape(v, buf) for v, buf in zip(new[k], state[k])] for k in state}
+    return out
+
+
+def check_lr_scaling(program: Program, name: str = "lr", steps: int = 3, seed: int = 0) -> None:
+    """Raise :class:`ProgramError` unless the update is proportional to the hyperparameter
+    ``name``: doubling it doubles every update of ``steps`` steps (state included in the run).
+
+    A search that tunes ``lr`` on a grid needs this: a program that reads ``lr`` only through
+    ``lr * (...)`` is scored at its best grid point, while one that bends it (``exp(lr)``,
+    ``tan(lr) * g``, an update that ignores it) would move its step size off the grid instead of
+    improving its direction. Checked in float64 at ``lr`` = 0.25 and 0.5, large enough that a
+    curved function of ``lr`` shows (``arcsin(lr) ~ lr`` near 0), to relative 1e-6. An update
+    that is zero at every step fails too: it cannot be scored on a grid (nor train anything).
+    """
+    if name not in program.hyperparameters:
+        raise ProgramError(f"{program.name}: has no hyperparameter {name!r} to scale with")
+    try:
+        one = _updates_at(program, {name: 0.25}, steps, seed)
+        two = _updates_at(program, {name: 0.5}, steps, seed)
+    except Exception as exc:  # noqa: BLE001 - a program that cannot run fails the check
+        raise ProgramError(f"{program.name}: cannot run: {_first_line(exc)}") from None
+    if not any(bool((a != 0).any()) for a in one):
+        raise ProgramError(f"{program.name}: the update is zero at every step")
+    for a, b in zip(one, two):
+        if not torch.allclose(2 * a, b, rtol=1e-6, atol=1e-300, equal_nan=True):
+            raise ProgramError(f"{program.name}: the update is not proportional to {name} "
+                               f"(doubling {name} does not double it)")
+
+
+def scales_with_lr(program: Program, name: str = "lr") -> bool:
+    """``True`` when :func:`check_lr_scaling` passes."""
+    try:
+        check_lr_scaling(program, name)
     except ProgramError:
         return False
     return True

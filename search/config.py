@@ -48,7 +48,9 @@ class SearchConfig:
     seed: int = 0
     """seed of the search's random stream; same seed and config give the same run"""
     budget: int | None = 48
-    """children to score, cache hits included (None: stop on time_limit only)"""
+    """children to score (None: stop on time_limit only)"""
+    count_cache_hits: bool = True
+    """the budget counts every scored child; False: only children actually trained (misses)"""
     time_limit: float | None = None
     """seconds of searching before stopping (None: stop on budget only)"""
     start: list[str] = field(default_factory=lambda: ["adamw"])
@@ -91,6 +93,9 @@ class SearchConfig:
     """score each program at its best learning rate on a grid (False: lr is a mutable constant)"""
     lrs: list[float] | None = None
     """learning-rate grid when tune_lr (None: tasks.protocol.DEFAULT_LRS)"""
+    lr_proportional: bool = True
+    """with tune_lr, keep only children whose update is proportional to lr (no exp(lr), tan(lr)
+    or lr-free updates that step off the grid); off by itself if a start program is not"""
     seeds: list[int] = field(default_factory=lambda: [0])
     """training seeds per task (one by default: every program sees the same data anyway)"""
     device: str = "cpu"
@@ -160,7 +165,8 @@ class SearchConfig:
         return MutationSettings(ops=self.op_names(), weights=tuple(self.mutation_weights),
                                 max_length=self.max_program_length,
                                 max_attempts=self.max_mutation_attempts,
-                                frozen=("lr",) if self.tune_lr else ())
+                                frozen=("lr",) if self.tune_lr else (),
+                                lr_proportional=self.tune_lr and self.lr_proportional)
 
 
 # ---- checking -------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from deap import base, creator, tools
 
-from primitives import Program
+from primitives import Program, scales_with_lr
 
 from .cache import canonical, program_keys
 from .mutation import MutationInfo, mutate_valid, random_program
@@ -158,6 +158,14 @@ class RegularizedEvolution:
         self.start_programs = [replace(p, doc="") for p in start_programs]
         self.seed = seed
         self.settings = config.mutation_settings()
+        #: why a setting was relaxed for these start programs (shown by the run)
+        self.notes: list[str] = []
+        if self.settings.lr_proportional:
+            bent = [p.name for p in self.start_programs if not scales_with_lr(p)]
+            if bent:
+                self.settings = replace(self.settings, lr_proportional=False)
+                self.notes.append(f"start program(s) {', '.join(bent)} not proportional to lr: "
+                                  "children may use lr freely (lr_proportional off)")
         self.toolbox = base.Toolbox()
         self.toolbox.register("select", tools.selTournament, tournsize=config.tournament_size)
         # programs are immutable, so mutate returns (child, info) instead of DEAP's in-place
@@ -192,7 +200,7 @@ class RegularizedEvolution:
 
     def ask(self, state: EvolutionState, n: int) -> tuple[list, EvolutionState]:
         """``n`` children to evaluate (queued start programs first), and the advanced state."""
-        state = copy.deepcopy(state)
+        state = _fork(state)
         children = []
         for _ in range(n):
             if state.queued:
@@ -209,7 +217,7 @@ class RegularizedEvolution:
         """Add the evaluated ``children`` (in ask order) to the population; oldest ones leave."""
         if len(children) != len(fitnesses):
             raise ValueError(f"{len(children)} children but {len(fitnesses)} fitnesses")
-        state = copy.deepcopy(state)
+        state = _fork(state, tell=True)
         size = self.config.population_size
         for child, value in zip(children, fitnesses):
             value = float(value)
@@ -268,6 +276,25 @@ class RegularizedEvolution:
         state.queued = [(p, "restart") for p in programs]
         state.origins = programs
         state.best_at = state.told
+
+
+def _fork(state: EvolutionState, tell: bool = False) -> EvolutionState:
+    """A copy of ``state`` that ask (or, with ``tell``, tell) may change without touching it.
+
+    Individuals are never modified once in a population or hall of fame (tell inserts copies),
+    so the containers are copied and the individuals shared; a deep copy of the growing logbook
+    on every call would make a long search quadratic.
+    """
+    new = copy.copy(state)
+    new.rng = random.Random()
+    new.rng.setstate(state.rng.getstate())
+    new.queued, new.origins = list(state.queued), list(state.origins)
+    new.population = list(state.population)
+    new.kinds = Counter(state.kinds)
+    if tell:
+        new.hall_of_fame = copy.deepcopy(state.hall_of_fame)
+        new.logbook = copy.copy(state.logbook)
+    return new
 
 
 @contextlib.contextmanager

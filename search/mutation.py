@@ -17,7 +17,9 @@ One mutation changes one thing (Chen et al., 2023, section 2.2; ``google/automl`
   Hyperparameters the evaluation sets itself (``lr`` under a learning-rate grid) are left alone.
 
 :func:`mutate_valid` re-mutates the *parent* until the child passes
-:func:`primitives.check_valid` (bounded attempts) and counts the invalid attempts. All randomness
+:func:`primitives.check_valid` (and, when the learning rate is tuned on a grid,
+:func:`primitives.check_lr_scaling`: the update stays proportional to ``lr``) within bounded
+attempts, and counts the invalid attempts. All randomness
 comes from the ``random.Random`` passed in.
 
 Example::
@@ -36,7 +38,7 @@ import keyword
 import random
 from dataclasses import dataclass, field, replace
 
-from primitives import OPS, Program, ProgramError, Stmt, check_valid
+from primitives import OPS, Program, ProgramError, Stmt, check_lr_scaling, check_valid
 from primitives.program import RESERVED_INPUTS
 
 __all__ = ["MUTATION_KINDS", "SEARCH_OPS", "MutationSettings", "MutationInfo", "mutate",
@@ -71,6 +73,8 @@ class MutationSettings:
     """chance that an inserted or modified argument is a fresh constant ~ N(0, 1)"""
     scale_prob: float = 0.5
     """chance that a constant mutation multiplies by 2**N(0,1) rather than resampling N(0,1)"""
+    lr_proportional: bool = False
+    """children must also pass :func:`primitives.check_lr_scaling` (update proportional to lr)"""
 
     def __post_init__(self):
         unknown = [op for op in self.ops if op not in OPS]
@@ -257,6 +261,8 @@ def mutate_valid(program: Program, rng: random.Random,
             continue  # e.g. a hyperparameter perturbed to itself: not a new program
         try:
             check_valid(child)
+            if settings.lr_proportional:
+                check_lr_scaling(child)
         except ProgramError as exc:
             info.invalid += 1
             info.errors.append(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)

@@ -49,6 +49,8 @@ from .report import report
 __all__ = ["RunResult", "run_search", "resume", "default_run_dir", "load_checkpoint"]
 
 CHECKPOINT = "checkpoint.pkl"
+#: with ``count_cache_hits`` off, a run also stops after this many children per budgeted one
+MAX_CHILDREN_PER_TRAINED = 50
 FinishHook = Callable[[Program, Path], None]
 
 
@@ -166,11 +168,14 @@ class _Run:
         cfg = self.config
         if self.progress:
             budget = " and ".join(x for x in (
-                f"{cfg.budget} evaluations" if cfg.budget is not None else "",
+                (f"{cfg.budget} evaluations" if cfg.count_cache_hits else
+                 f"{cfg.budget} trained evaluations") if cfg.budget is not None else "",
                 f"{cfg.time_limit:g} s" if cfg.time_limit is not None else "") if x)
             print(f"search {cfg.name}: {self.state.told} evaluations done, budget {budget}, "
                   f"{cfg.workers} {cfg.backend} worker(s), writing {self.run_dir}",
                   file=sys.stderr, flush=True)
+            for note in self.search.notes:
+                print(f"search {cfg.name}: note: {note}", file=sys.stderr, flush=True)
         with evaluation_pool(cfg.backend, cfg.workers, cfg.address) as pool:
             if self.ckpt["fitness"] is None:
                 self.ckpt["fitness"] = self._suite_fitness(pool)
@@ -209,7 +214,7 @@ class _Run:
         try:
             while True:
                 elapsed = elapsed0 + time.monotonic() - started
-                left = cfg.budget - self.state.told if cfg.budget is not None else cfg.batch_size
+                left = self._left()
                 if left <= 0 or (cfg.time_limit is not None and elapsed >= cfg.time_limit):
                     break
                 children, state = self.search.ask(self.state, min(cfg.batch_size, left))
@@ -229,6 +234,23 @@ class _Run:
         self._checkpoint(self.ckpt["log_bytes"])
         if self.progress:
             print(file=sys.stderr)
+
+    def _left(self) -> int:
+        """Children the budget still allows (a batch when there is no budget)."""
+        cfg = self.config
+        if cfg.budget is None:
+            return cfg.batch_size
+        if cfg.count_cache_hits:
+            return cfg.budget - self.state.told
+        # only trained children count; a search stuck on cache hits still ends
+        if self.state.told >= MAX_CHILDREN_PER_TRAINED * cfg.budget:
+            return 0
+        return cfg.budget - self.trained
+
+    @property
+    def trained(self) -> int:
+        """Children actually trained so far (cache misses)."""
+        return self.cache.lookups - self.cache.hits
 
     def _score(self, pool, fitness, children) -> tuple[list[float], list[dict]]:
         """Fitness per child: cache hits, within-batch duplicates, then the rest in parallel."""
@@ -282,7 +304,9 @@ class _Run:
         rate = 60.0 * done_now / seconds if seconds > 0 else 0.0
         best = f"{s.best:.4f}" if math.isfinite(s.best) else "-"
         end = "\r" if sys.stderr.isatty() else "\n"
-        print(f"search {cfg.name}: {s.told}{total} evals | best {best} | cache hits "
+        count = (f"{s.told}{total} evals" if cfg.count_cache_hits
+                 else f"{self.trained}{total} trained ({s.told} children)")
+        print(f"search {cfg.name}: {count} | best {best} | cache hits "
               f"{self.cache.hit_rate:.0%} | invalid {s.invalid_share:.0%} | {rate:.1f} evals/min"
               f" | {_clock(self.ckpt['elapsed'])}", end=end, file=sys.stderr, flush=True)
 

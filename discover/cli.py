@@ -124,6 +124,13 @@ def _cmd_bench(args) -> int:
 
         throughput.run(_device(args.device), threads=args.threads, repeats=args.rounds,
                        suite=not args.no_suite)
+    elif args.name == "learned":
+        from .benchmarks import learned
+
+        try:
+            learned.run(seeds=tuple(args.seeds))
+        except FileNotFoundError as exc:
+            raise UsageError(str(exc)) from None
     elif args.name == "rediscovery":
         from search.commands import parse_duration
 
@@ -146,6 +153,12 @@ def _cmd_eval(args) -> int:
 
     from tasks.suites import get_suite
 
+    if args.suite == "rl":
+        return _eval_rl(args)
+    if args.rules:
+        raise UsageError("--rules applies to --suite rl only")
+    if not args.programs:
+        raise UsageError("give at least one program (a library name or a .py file)")
     get_suite(args.suite)  # one-line error for an unknown suite before any work
     device = _device(args.device)
     if not args.seeds:
@@ -160,6 +173,38 @@ def _cmd_eval(args) -> int:
     print(format_leaderboard(board))
     out = Path(args.out) if args.out else outputs_dir() / f"eval_{args.suite}"
     files = write_outputs(board, out)
+    print("\nwrote " + ", ".join(str(f) for f in files))
+    return 0
+
+
+def _eval_rl(args) -> int:
+    """The RL suite: learned rules and A2C trained by programs on held-out grid levels."""
+    from pathlib import Path
+
+    from .browse import outputs_dir
+    from .export import load_program
+    from .rl_suite import RLSuite, format_rl_table, load_rule, run_rl_suite, write_rl_outputs
+
+    if args.levels < 1 or args.lifetime < 1:
+        raise UsageError("--levels and --lifetime must be >= 1")
+    rules = {"untrained-lpg": None}
+    for ref in args.rules or []:
+        path = Path(ref) if Path(ref).is_dir() else outputs_dir() / ref
+        try:
+            rules[path.name] = load_rule(path)
+        except FileNotFoundError as exc:
+            raise UsageError(str(exc)) from None
+    programs = {}
+    for ref in args.programs:
+        program = load_program(ref)
+        if program.name in programs or program.name in rules:
+            raise UsageError(f"two rows are named {program.name!r}; rename one")
+        programs[program.name] = program
+    suite = RLSuite(levels=args.levels, lifetime=args.lifetime, seed=args.seeds[0])
+    table = run_rl_suite(rules, programs, suite)
+    print(format_rl_table(table))
+    out = Path(args.out) if args.out else outputs_dir() / "eval_rl"
+    files = write_rl_outputs(table, out)
     print("\nwrote " + ", ".join(str(f) for f in files))
     return 0
 
@@ -250,18 +295,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("bench", help="run a benchmark and print its figures (not a test)")
-    p.add_argument("name", choices=["step-time", "throughput", "rediscovery"],
+    p.add_argument("name", choices=["step-time", "throughput", "rediscovery", "learned"],
                    help="step-time: engine/export/torch Adam on ~10M parameters; throughput: "
                         "batched protocol vs a plain loop, and proxy-suite evaluations per minute;"
                         " rediscovery: search from plain SGD until tuned Adam's score "
-                        "(outputs/rediscovery-seedN, resumable)")
+                        "(outputs/rediscovery-seedN, resumable); learned: LPG / TA-LPG / "
+                        "GROOVE runs outputs/meta-train-KIND-seedS on held-out levels "
+                        "(outputs/bench-learned/)")
     p.add_argument("--device", choices=["cpu", "cuda", "auto"], default="cpu")
     p.add_argument("--steps", type=int, default=20, help="steps per timed round")
     p.add_argument("--rounds", type=int, default=3, help="timed rounds")
     p.add_argument("--threads", type=int, default=2, help="torch threads (throughput)")
     p.add_argument("--no-suite", action="store_true", help="throughput: skip the proxy suite")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
-                   help="rediscovery: search seeds (default 0 1 2)")
+                   help="rediscovery, learned: seeds (default 0 1 2)")
     p.add_argument("--budget", type=int, default=2000, metavar="N",
                    help="rediscovery: evaluations per seed (default 2000; a rerun extends)")
     p.add_argument("--time", metavar="T", help="rediscovery: search time per seed, in total "
@@ -270,9 +317,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="score programs on a task suite beside AdamW: leaderboard, "
                        "CSV and plots")
-    p.add_argument("programs", nargs="+", metavar="PROGRAM",
-                   help="library names or .py files with one program each")
-    p.add_argument("--suite", default="proxy", help="proxy (default), validation or test")
+    p.add_argument("programs", nargs="*", metavar="PROGRAM",
+                   help="library names or .py files with one program each (rl: optimizers "
+                   "that train the A2C rows)")
+    p.add_argument("--suite", default="proxy", help="proxy (default), validation, test, or rl "
+                   "(learned rules beside A2C trained by the programs, on held-out grid levels)")
+    p.add_argument("--rules", nargs="+", metavar="RUN", help="rl: meta-train run directories "
+                   "(or names under outputs/) to score; an untrained LPG is always added")
+    p.add_argument("--levels", type=int, default=64, help="rl: held-out levels (default 64)")
+    p.add_argument("--lifetime", type=int, default=250, help="rl: agent updates (default 250)")
     p.add_argument("--device", choices=["cpu", "cuda", "auto"], default="cpu")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="default: 0 1")
     p.add_argument("--out", help="output folder (default outputs/eval_SUITE)")

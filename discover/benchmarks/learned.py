@@ -1,0 +1,150 @@
+"""Learned-rules benchmark: the three comparisons of the LPG family on held-out grid levels.
+
+From finished ``meta-train`` runs ``outputs/meta-train-KIND-seedS`` (KIND in lpg, ta-lpg, groove)
+it scores, on the RL suite's held-out levels (:mod:`discover.rl_suite`: 64 random CPU-sized
+levels no run trained on, A2C-normalised episode return per level):
+
+(a) **LPG vs untrained vs A2C** at the training lifetime (250 updates): each LPG seed's trained
+    meta-network, and the same seed's *initial* meta-network (what meta-training started from);
+(b) **TA-LPG vs LPG at lifetimes not seen in training** (TA-LPG trains on 10-250 updates, LPG at
+    250): both scored at ``unseen_lifetimes`` (default 5 and 500);
+(c) **GROOVE vs LPG on the hardest held-out levels**: the quarter of the usable levels with the
+    highest rule-independent hardness ``1 - (A2C - random) / (optimal - random)`` (the share of
+    the attainable improvement that A2C misses; ``optimal`` by exact value iteration); all
+    levels are shown too.
+
+Every figure is per seed: the median A2C-normalised return over levels and the share of levels
+at >= 0.75 of A2C (GROOVE Fig. 5's threshold), not only means. It writes
+``outputs/bench-learned/summary.md``, ``results.json`` and one distribution plot per comparison.
+
+Usage::
+
+    discover bench learned [--seeds 0 1 2]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from search.lpg import init_params
+from search.meta_train import MetaTrainConfig
+from tasks.base import generator as seeded
+
+from ..rl_suite import RLSuite, RLTable, load_rule, plot_distribution, run_rl_suite
+
+__all__ = ["run", "compare"]
+
+UNSEEN_LIFETIMES = (5, 500)
+
+
+def _runs(kind: str, seeds, root: Path) -> dict:
+    out = {}
+    for s in seeds:
+        d = root / f"meta-train-{kind}-seed{s}"
+        if (d / "params.pt").exists():
+            out[s] = d
+    return out
+
+
+def _initial(run_dir: Path):
+    """The meta-network a run started from (its seed's initialisation)."""
+    cfg = MetaTrainConfig(**json.loads((run_dir / "config.json").read_text()))
+    return init_params(cfg.lpg(), seeded("meta-train", cfg.seed, "init")), cfg.lpg()
+
+
+def _cells(table: RLTable, names, mask=None) -> list[str]:
+    out = []
+    for n in names:
+        s = table.summary(n, mask)
+        out.append(f"{s['median']:.2f} / {s['share_ge_0.75']:.2f}")
+    return out
+
+
+def _section(title: str, table: RLTable, groups: dict, seeds, mask=None, note="") -> list[str]:
+    """A markdown table: one row per group (e.g. "LPG trained"), one column per seed."""
+    usable = table.usable() if mask is None else table.usable() & mask
+    lines = [f"### {title}", "", note, "" if note else None,
+             f"median / share >= 0.75 of the A2C-normalised return over {int(usable.sum())} "
+             f"levels", "",
+             "| rule | " + " | ".join(f"seed {s}" for s in seeds) + " | all seeds (median) |",
+             "|---|" + "---|" * (len(seeds) + 1)]
+    for label, names in groups.items():
+        if not any(names.get(s) for s in seeds):
+            continue
+        cells = [_cells(table, [names[s]], mask)[0] if names.get(s) else "-" for s in seeds]
+        pooled = torch.stack([table.normalised(names[s])[usable] for s in seeds if names.get(s)])
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {float(pooled.median()):.2f} |")
+    return [x for x in lines if x is not None] + [""]
+
+
+def compare(seeds=(0, 1, 2), root="outputs", out_dir=None, suite: RLSuite | None = None,
+            unseen=UNSEEN_LIFETIMES) -> str:
+    """Score the runs and write the summary; returns its markdown."""
+    root = Path(root)
+    out_dir = Path(out_dir or root / "bench-learned")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    suite = suite or RLSuite()
+    runs = {k: _runs(k, seeds, root) for k in ("lpg", "ta-lpg", "groove")}
+    if not runs["lpg"]:
+        raise FileNotFoundError(f"no finished LPG run in {root}/meta-train-lpg-seedS")
+    rules = {}
+    for kind, by_seed in runs.items():
+        for s, d in by_seed.items():
+            rules[f"{kind}-{s}"] = load_rule(d)
+    for s, d in runs["lpg"].items():
+        rules[f"untrained-{s}"] = _initial(d)
+    main = run_rl_suite(rules, {}, suite)
+    tables = {suite.lifetime: main}
+    for life in unseen:
+        pick = {k: v for k, v in rules.items() if k.split("-")[0] in ("lpg", "ta")}
+        tables[life] = run_rl_suite(pick, {}, replace(suite, lifetime=life))
+    seeds = list(seeds)
+    named = lambda kind: {s: f"{kind}-{s}" for s in runs.get(kind, {})}
+    md = ["# Learned rules on held-out grid levels", "",
+          f"{suite.levels} held-out random levels (CPU_LEVELS: <= 5x5, <= 2 objects), "
+          f"{suite.envs} training envs per level, A2C reference: built-in tabular A2C "
+          f"(SGD lr 40, clip 0.5, mean of {suite.a2c_seeds} agents); return = mean undiscounted "
+          f"return of one episode over {suite.eval_envs} fresh environments. Only levels where "
+          f"A2C beats random by > {suite.min_gap} count.", ""]
+    md += _section(f"(a) LPG trained vs untrained, lifetime {suite.lifetime}", main,
+                   {"LPG trained": named("lpg"), "LPG untrained (its init)": {s: f"untrained-{s}" for s in runs["lpg"]},
+                    "A2C": {s: "a2c" for s in seeds}}, seeds)
+    for life in unseen:
+        md += _section(f"(b) TA-LPG vs LPG at unseen lifetime {life}", tables[life],
+                       {"TA-LPG": named("ta-lpg"), "LPG": named("lpg")}, seeds,
+                       note="TA-LPG trained on lifetimes 10-250 (log-uniform), LPG at 250.")
+    md += _section(f"(b') TA-LPG vs LPG at the training lifetime {suite.lifetime}", main,
+                   {"TA-LPG": named("ta-lpg"), "LPG": named("lpg")}, seeds)
+    hard = main.hardness()
+    usable = main.usable()
+    cut = hard[usable].quantile(0.75) if usable.any() else torch.tensor(0.0)
+    hardest = hard >= cut
+    md += _section("(c) GROOVE vs LPG on the hardest quarter of the levels", main,
+                   {"GROOVE": named("groove"), "LPG": named("lpg")}, seeds, hardest,
+                   note=f"hardest = top quarter of usable levels by 1 - (A2C - random) / "
+                        f"(optimal - random) >= {float(cut):.2f} (independent of the rules)")
+    md += _section("(c') GROOVE vs LPG on all levels", main,
+                   {"GROOVE": named("groove"), "LPG": named("lpg")}, seeds)
+    figs = []
+    for name, table, mask in (("a_lpg", main, None), ("c_hardest", main, hardest),
+                              *((f"b_lifetime{l}", tables[l], None) for l in unseen)):
+        p = plot_distribution(table, out_dir / f"{name}.png", mask=mask)
+        if p is not None:
+            figs.append(p.name)
+    md += ["Figures: " + ", ".join(figs), ""]
+    text = "\n".join(md)
+    (out_dir / "summary.md").write_text(text)
+    (out_dir / "results.json").write_text(json.dumps(
+        {str(k): t.to_dict() for k, t in tables.items()}, indent=1))
+    return text
+
+
+def run(seeds=(0, 1, 2), root="outputs") -> None:
+    text = compare(seeds, root)
+    print(text)
+    print(f"wrote {Path(root) / 'bench-learned'}/", file=sys.stderr)

@@ -49,6 +49,8 @@ class SearchConfig:
     """seed of the search's random stream; same seed and config give the same run"""
     budget: int | None = 48
     """children to score (None: stop on time_limit only)"""
+    stop_at: float | None = None
+    """stop early once the best fitness reaches this (None: run the whole budget)"""
     count_cache_hits: bool = True
     """the budget counts every scored child; False: only children actually trained (misses)"""
     time_limit: float | None = None
@@ -69,6 +71,8 @@ class SearchConfig:
     """children asked, evaluated in parallel and told per round (not tied to workers)"""
     mutation_weights: list[float] = field(default_factory=lambda: [1.0, 1.0, 1.0, 1.0])
     """relative odds of insert, delete, modify and constant mutations"""
+    inplace_prob: float = 0.0
+    """chance that an overwriting insertion transforms the value it replaces (x_1 = op(x, ...))"""
     max_program_length: int = 30
     """no insertions once a program has this many statements"""
     max_mutation_attempts: int = 100
@@ -166,7 +170,8 @@ class SearchConfig:
                                 max_length=self.max_program_length,
                                 max_attempts=self.max_mutation_attempts,
                                 frozen=("lr",) if self.tune_lr else (),
-                                lr_proportional=self.tune_lr and self.lr_proportional)
+                                lr_proportional=self.tune_lr and self.lr_proportional,
+                                inplace_prob=self.inplace_prob)
 
 
 # ---- checking -------------------------------------------------------------------------------
@@ -241,6 +246,8 @@ def check(cfg: SearchConfig) -> None:
     if not cfg.start:
         raise ConfigError("config start: give at least one start program (e.g. [\"adamw\"])")
     _check_tasks(cfg)
+    if not 0.0 <= cfg.inplace_prob <= 1.0:
+        raise ConfigError(f"config inplace_prob: a probability in [0, 1], got {cfg.inplace_prob}")
     if cfg.simplify_tolerance < 0:
         raise ConfigError(f"config simplify_tolerance: must be >= 0, got {cfg.simplify_tolerance}")
 

@@ -6,7 +6,9 @@ One mutation changes one thing (Chen et al., 2023, section 2.2; ``google/automl`
   arguments drawn from the values defined before that position (parameters, earlier statements)
   or a constant ~ N(0, 1). With probability ``overwrite_prob`` the new value *replaces* an existing
   value for everything after it, the SSA form of Lion's ``x = f(...)`` overwriting a variable;
-  otherwise it is dead code, scaffolding that a later modify can wire in.
+  otherwise it is dead code, scaffolding that a later modify can wire in. With probability
+  ``inplace_prob`` an overwriting insertion takes the value it replaces as its first argument
+  (``m_1 = interp(m, g, 0.9)``): the program grows by transforming live values.
 - **delete**: a random statement goes; later uses of its target are re-pointed to one of its own
   variable arguments (so deleting ``m_1 = interp(g, m, b)`` leaves ``m``), or, for a statement with
   none, to another value defined before it.
@@ -74,7 +76,11 @@ class MutationSettings:
     scale_prob: float = 0.5
     """chance that a constant mutation multiplies by 2**N(0,1) rather than resampling N(0,1)"""
     lr_proportional: bool = False
-    """children must also pass :func:`primitives.check_lr_scaling` (update proportional to lr)"""
+    """children must also pass :func:`primitives.check_lr_scaling` (update proportional to lr);
+    ``lr`` is then never drawn as a new argument (almost every such child would fail)"""
+    inplace_prob: float = 0.0
+    """chance that an overwriting insertion transforms the value it replaces (``x_1 = op(x,
+    ...)``, Lion's ``x = f(x, ...)``) instead of drawing every argument at random"""
 
     def __post_init__(self):
         unknown = [op for op in self.ops if op not in OPS]
@@ -134,6 +140,8 @@ def perturb_constant(value: float, rng: random.Random, scale_prob: float = 0.5) 
 
 
 def _random_arg(values: list[str], rng: random.Random, settings: MutationSettings):
+    if settings.lr_proportional and "lr" in settings.frozen:
+        values = [v for v in values if v != "lr"]
     if not values or rng.random() < settings.constant_prob:
         return _new_constant(rng)
     return rng.choice(values)
@@ -159,6 +167,8 @@ def _insert(program: Program, rng: random.Random, settings: MutationSettings) ->
     op = OPS[rng.choice(settings.ops)]
     args = tuple(_random_arg(values, rng, settings) for _ in range(op.arity))
     replaced = rng.choice(values) if rng.random() < settings.overwrite_prob else None
+    if replaced is not None and op.arity and rng.random() < settings.inplace_prob:
+        args = (replaced, *args[1:])
     target = _fresh_name(program, replaced)
     body = program.body[:index] + (Stmt(target, op.name, args),) + program.body[index:]
     child = replace(program, body=body)

@@ -3,7 +3,8 @@
 :func:`run_search` drives :class:`search.evolution.RegularizedEvolution` (ask, look up the cache,
 evaluate the misses through joblib, tell) and writes ``outputs/<run>/``:
 
-- ``config.json``: the :class:`SearchConfig`; ``inputs.json``: the start and baseline sources;
+- ``config.json``: the :class:`SearchConfig`; ``inputs.json``: the start and baseline sources,
+  the op set and the git commit of the code (:func:`code_version`);
 - ``baseline.json``: the baseline's metrics per task (computed once);
 - ``log.jsonl``: one line per scored child (index, hash, fitness, cache hit, seconds, source);
 - ``checkpoint.pkl``: evolution state (population, hall of fame, logbook, its RNG), cache,
@@ -25,6 +26,7 @@ import math
 import os
 import pickle
 import random
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -49,6 +51,8 @@ from .report import report
 __all__ = ["RunResult", "run_search", "resume", "default_run_dir", "load_checkpoint"]
 
 CHECKPOINT = "checkpoint.pkl"
+#: longest wait between checkpoints while every child is a cache hit (seconds)
+CHECKPOINT_EVERY_S = 20.0
 #: with ``count_cache_hits`` off, a run also stops after this many children per budgeted one
 MAX_CHILDREN_PER_TRAINED = 50
 FinishHook = Callable[[Program, Path], None]
@@ -107,7 +111,7 @@ def run_search(config: SearchConfig, start_programs: Sequence[Program],
     # registry's search set has changed since
     (run_dir / "inputs.json").write_text(json.dumps(
         {"start": [to_source(p) for p in start_programs], "baseline": to_source(baseline),
-         "ops": list(config.op_names())}, indent=2) + "\n")
+         "ops": list(config.op_names()), "code": code_version()}, indent=2) + "\n")
     (run_dir / "log.jsonl").write_text("")
     search = RegularizedEvolution(config, start_programs, seed=config.seed)
     ckpt = {"config": config.to_dict(), "state": search.init(), "cache": FitnessCache(),
@@ -143,6 +147,21 @@ def resume(run_dir: str | Path, progress: bool = True, on_finish: FinishHook | N
         torch.set_rng_state(ckpt["rng"]["torch"])
     return _Run(run_dir, config, search, parse(inputs["baseline"]), ckpt, progress,
                 on_finish).go()
+
+
+def code_version() -> dict:
+    """The git commit of the code a run starts on, and whether it had uncommitted changes
+    (``{"commit": None}`` outside a git checkout, e.g. an installed wheel)."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                                text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=root, capture_output=True, text=True, timeout=10,
+                               check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None}
+    return {"commit": commit, "dirty": bool(dirty)}
 
 
 def _seed_globals(seed: int) -> None:
@@ -209,13 +228,14 @@ class _Run:
     def _loop(self, pool) -> None:
         cfg, fitness = self.config, self.ckpt["fitness"]
         started, elapsed0 = time.monotonic(), self.ckpt["elapsed"]
-        told0 = self.state.told
+        told0, saved = self.state.told, time.monotonic()
         log = open(self.run_dir / "log.jsonl", "a")
         try:
             while True:
                 elapsed = elapsed0 + time.monotonic() - started
                 left = self._left()
-                if left <= 0 or (cfg.time_limit is not None and elapsed >= cfg.time_limit):
+                if left <= 0 or (cfg.time_limit is not None and elapsed >= cfg.time_limit) \
+                        or (cfg.stop_at is not None and self.state.best >= cfg.stop_at):
                     break
                 children, state = self.search.ask(self.state, min(cfg.batch_size, left))
                 values, lines = self._score(pool, fitness, children)
@@ -225,13 +245,19 @@ class _Run:
                 log.flush()
                 os.fsync(log.fileno())
                 self.ckpt["elapsed"] = elapsed0 + time.monotonic() - started
-                self._checkpoint(log.tell())
+                # a batch answered from the cache alone is cheap to redo (a resumed search asks
+                # the same children again): its checkpoint can wait, at most CHECKPOINT_EVERY_S
+                if any(not line["cache_hit"] for line in lines) \
+                        or time.monotonic() - saved >= CHECKPOINT_EVERY_S:
+                    self._checkpoint(log.tell())
+                    saved = time.monotonic()
                 if self.progress:
                     self._show(self.state.told - told0, time.monotonic() - started)
+            end = log.tell()
         finally:
             log.close()
         self.ckpt["done"] = True
-        self._checkpoint(self.ckpt["log_bytes"])
+        self._checkpoint(end)
         if self.progress:
             print(file=sys.stderr)
 

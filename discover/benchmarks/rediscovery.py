@@ -11,9 +11,9 @@ For each search seed this benchmark:
    fitness function (mean normalised score against the preset's baseline, AdamW): the target;
 2. runs the preset search in ``outputs/rediscovery-seedN`` (or resumes it: a rerun with a larger
    budget continues from the checkpoint instead of starting again);
-3. reads the run's ``log.jsonl`` for the first evaluation whose fitness reaches the target.
-   Evaluations are counted as the search's budget counts them: every scored child, cache hits
-   included, the start program being evaluation 1.
+3. reads the run's ``log.jsonl`` for the first child whose fitness reaches the target, and
+   counts the evaluations to reach it as the preset's budget counts them: children actually
+   trained (cache misses; the start program is the first), with all scored children beside.
 
 It prints a table (seed, evaluations to reach Adam or "not reached in N", best fitness, the
 winner after simplification) and writes ``outputs/rediscovery/summary.md``. A benchmark, not a
@@ -104,11 +104,12 @@ def first_reaching(log: Sequence[dict], target: float) -> int | None:
 
 
 def _run_seed(config: SearchConfig, seed: int, budget: int, time_limit: float | None,
-              run_dir: Path, progress: bool) -> None:
+              run_dir: Path, progress: bool, stop_at: float | None) -> None:
     if (run_dir / CHECKPOINT).exists():
-        resume(run_dir, progress=progress, budget=budget, time_limit=time_limit)
+        resume(run_dir, progress=progress, budget=budget, time_limit=time_limit, stop_at=stop_at)
         return
-    cfg = config.replace(seed=seed, name=run_dir.name, budget=budget, time_limit=time_limit)
+    cfg = config.replace(seed=seed, name=run_dir.name, budget=budget, time_limit=time_limit,
+                         stop_at=stop_at)
     start = [resolve_program(s) for s in cfg.start]
     run_search(cfg, start, resolve_program(cfg.baseline), run_dir, progress=progress)
 
@@ -142,8 +143,9 @@ def _row(seed: int, run_dir: Path, target: float) -> dict:
 
 
 def _reached(row: dict) -> str:
-    return (f"{row['reached_at']} ({row['trained_to_reach']} trained)"
-            if row["reached_at"] is not None else f"not reached in {row['evaluations']}")
+    return (f"{row['trained_to_reach']} trained ({row['reached_at']} children)"
+            if row["reached_at"] is not None else
+            f"not reached in {row['trained']} trained ({row['evaluations']} children)")
 
 
 def _f(x, fmt=".4f") -> str:
@@ -179,9 +181,13 @@ def write_summary(path: Path, config: SearchConfig, rows: list[dict], target: fl
         f", tournament {config.tournament_size}, "
         + (f"restart after {config.restart_after} from {config.restart_from}"
            if config.restart_after else "no restarts")
-        + f". Budget asked: {budget} evaluations per seed. An evaluation is a scored child, "
-        "cache hits included (as the search's budget counts); 'trained' counts the ones that "
-        "were actually trained.",
+        + f"; op set {config.ops if isinstance(config.ops, str) else ', '.join(config.ops)}, "
+        f"in-place insertions {config.inplace_prob:g}, children proportional to lr: "
+        f"{config.lr_proportional}. Budget asked: {budget} "
+        + ("scored children (cache hits included)" if config.count_cache_hits else
+           "trained evaluations (cache misses) per seed; a cache hit (an equivalent program "
+           "already scored) costs no training and is not counted")
+        + (", stopping at the target." if config.stop_at is not None else "."),
         "", "Start program:", "", "```python", start.source.strip(), "```", "",
         f"**Target**: tuned `{REFERENCE}` scores **{target:.4f}** under the same fitness "
         f"(per task: {', '.join(f'{k} {v:.3f}' for k, v in per_task.items())}).", "",
@@ -208,7 +214,7 @@ def write_summary(path: Path, config: SearchConfig, rows: list[dict], target: fl
 
 def run(seeds: Sequence[int] = (0, 1, 2), budget: int = 2000, time_limit: float | None = None,
         config: str | Path = PRESET, root: str | Path = "outputs", progress: bool = True,
-        **overrides) -> list[dict]:
+        stop_at_target: bool = True, **overrides) -> list[dict]:
     """Run (or continue) the rediscovery search for each seed in turn and report.
 
     Args:
@@ -217,6 +223,8 @@ def run(seeds: Sequence[int] = (0, 1, 2), budget: int = 2000, time_limit: float 
         time_limit: seconds of search per seed in total over reruns (None: budget only).
         config: the preset file.
         root: where the runs and ``rediscovery/summary.md`` go.
+        stop_at_target: end a seed's search once it reaches the target (what is measured is
+            the evaluations to reach it); False runs the whole budget.
         overrides: other config settings, e.g. ``workers=1`` or ``device="cuda"``.
 
     Returns one dict per seed (the table's rows).
@@ -231,9 +239,12 @@ def run(seeds: Sequence[int] = (0, 1, 2), budget: int = 2000, time_limit: float 
     rows = []
     for seed in seeds:
         run_dir = root / f"rediscovery-seed{seed}"
-        _run_seed(cfg, seed, budget, time_limit, run_dir, progress)
+        _run_seed(cfg, seed, budget, time_limit, run_dir, progress,
+                  target if stop_at_target else None)
         rows.append(_row(seed, run_dir, target))
     print(format_table(rows, target))
-    path = write_summary(root / "rediscovery" / "summary.md", cfg, rows, target, per_task, budget)
+    path = write_summary(root / "rediscovery" / "summary.md",
+                         cfg.replace(stop_at=target if stop_at_target else None), rows, target,
+                         per_task, budget)
     print(f"\nwrote {path}")
     return rows

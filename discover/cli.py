@@ -140,7 +140,8 @@ def _cmd_bench(args) -> int:
             raise UsageError("--budget must be >= 1 and --seeds needs at least one seed")
         _device(args.device)  # one-line error now if CUDA is asked for and absent
         rediscovery.run(seeds=tuple(args.seeds), budget=args.budget, device=args.device,
-                        time_limit=parse_duration(args.time) if args.time else None)
+                        time_limit=parse_duration(args.time) if args.time else None,
+                        stop_at_target=not args.full_budget)
     return 0
 
 
@@ -311,6 +312,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="rediscovery, learned: seeds (default 0 1 2)")
     p.add_argument("--budget", type=int, default=2000, metavar="N",
                    help="rediscovery: evaluations per seed (default 2000; a rerun extends)")
+    p.add_argument("--full-budget", action="store_true",
+                   help="rediscovery: search the whole budget instead of stopping at Adam's score")
     p.add_argument("--time", metavar="T", help="rediscovery: search time per seed, in total "
                    "over reruns: 300, 90s, 5m, 1h (default: budget only)")
     p.set_defaults(func=_cmd_bench)

@@ -21,7 +21,7 @@ from . import muon_family, factored_variants, matrix_preconditioners
 from . import energy, low_rank
 from . import critical_momenta
 from . import bounded, sign, momentum, accelerated, second_moment, first_moment, adam_update, accumulators, scaled, loss_driven, alignment, federated
-from . import po_extras
+from . import po_extras, ranger21
 from .base import Entry, Reference
 
 __all__ = ["Entry", "Reference", "REGISTRY", "UnknownOptimizer", "get", "names"]
@@ -35,7 +35,7 @@ _FAMILIES += (muon_family, factored_variants, matrix_preconditioners)
 _FAMILIES += (energy, low_rank)
 _FAMILIES += (critical_momenta,)
 _FAMILIES += (bounded, sign, momentum, accelerated, second_moment, first_moment, adam_update, accumulators, scaled, loss_driven, alignment, federated)
-_FAMILIES += (po_extras,)
+_FAMILIES += (po_extras, ranger21)
 
 
 class UnknownOptimizer(KeyError):

@@ -46,6 +46,8 @@ def test_every_field_has_a_docstring():
     ({"seeds": []}, "config seeds"),
     ({"lrs": [0.1, -1.0]}, "config lrs"),
     ({"simplify": "yes"}, "config simplify: expected bool"),
+    ({"inplace_prob": 1.5}, "config inplace_prob: a probability in [0, 1]"),
+    ({"stop_at": "high"}, "config stop_at: expected"),
 ])
 def test_bad_values_are_one_line_config_errors(data, message):
     with pytest.raises(ConfigError) as info:
@@ -79,6 +81,10 @@ def test_mutation_settings_follow_the_config():
     assert s.weights == (2, 1, 1, 0) and s.max_length == 12 and s.ops == ("sign", "add")
     assert s.frozen == ()  # lr is a mutable constant when it is not tuned on a grid
     assert SearchConfig().mutation_settings().frozen == ("lr",)
+    # lr-proportional children only make sense when lr is tuned on a grid
+    assert SearchConfig().mutation_settings().lr_proportional
+    assert not SearchConfig(lr_proportional=False).mutation_settings().lr_proportional
+    assert SearchConfig(inplace_prob=0.25).mutation_settings().inplace_prob == 0.25
 
 
 @pytest.mark.parametrize("argv, message", [

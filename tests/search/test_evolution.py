@@ -46,8 +46,15 @@ def test_ask_and_tell_do_not_modify_their_input_state(search):
     children, new = search.ask(state, 4)
     assert pickle.dumps(state) == before and new.asked == 4 and state.asked == 0
     before = pickle.dumps(new)
-    search.tell(new, children, [0.0] * 4)
+    told = search.tell(new, children, [0.0] * 4)
     assert pickle.dumps(new) == before
+    for _ in range(3):  # with a population, a hall of fame and a logbook to share or copy
+        before = pickle.dumps(told)
+        children, asked = search.ask(told, 4)
+        assert pickle.dumps(told) == before
+        before = pickle.dumps(asked)
+        told = search.tell(asked, children, [0.1, 0.2, 0.3, 0.4])
+        assert pickle.dumps(asked) == before and len(told.logbook) == len(asked.logbook) + 1
 
 
 def test_warm_start_fills_the_population_with_copies(search):

@@ -146,3 +146,38 @@ def test_bad_settings_are_rejected():
         MutationSettings(ops=("nope",))
     with pytest.raises(ValueError, match="weights"):
         MutationSettings(weights=(0, 0, 0, 0))
+
+
+def test_lr_proportional_children_keep_the_update_proportional_to_lr():
+    from primitives import scales_with_lr
+
+    start = parse("def f(w, g, m, v, lr=0.1):\n    return lr * g, m, v\n")
+    settings = MutationSettings(lr_proportional=True)
+    rng, parent = random.Random(1), start
+    for _ in range(60):
+        child, info = mutate_valid(parent, rng, settings)
+        assert scales_with_lr(child), to_source(child)
+        # lr is never drawn as a fresh argument: it stays in the one `lr * x` it started in
+        assert sum(a == "lr" for s in child.body for a in s.args) <= 1
+        parent = child
+    # without the setting, a walk soon bends lr (exp(lr), lr-free updates, ...)
+    rng, parent, bent = random.Random(1), start, 0
+    for _ in range(60):
+        parent, _ = mutate_valid(parent, rng)
+        bent += not scales_with_lr(parent)
+    assert bent > 0
+
+
+def test_inplace_insertions_transform_the_value_they_replace():
+    settings = MutationSettings(weights=(1.0, 0.0, 0.0, 0.0), overwrite_prob=1.0,
+                                inplace_prob=1.0, constant_prob=0.0)
+    rng = random.Random(3)
+    for _ in range(30):
+        child, _ = mutate_valid(SIMPLE, rng, settings)
+        i = next(k for k, s in enumerate(child.body) if s not in SIMPLE.body)
+        new = child.body[i]
+        if OPS[new.op].arity:
+            # the first argument is the replaced value: every later use now reads the new one
+            first = new.args[0]
+            later = [a for s in child.body[i + 1:] for a in s.args] + list(child.returns)
+            assert isinstance(first, str) and first not in later, to_source(child)

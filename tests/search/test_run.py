@@ -163,3 +163,29 @@ def test_report_on_a_run_in_progress(adamw, tiny, tmp_path):
     (tmp_path / "p" / "hall_of_fame.csv").unlink()
     path = report(tmp_path / "p")
     assert "Hall of fame" not in path.read_text() and (tmp_path / "p" / "fitness.png").exists()
+
+
+def test_budget_of_trained_children_skips_cache_hits(adamw, tiny, tmp_path):
+    cfg = SearchConfig(**{**tiny, "budget": 10, "count_cache_hits": False})
+    result = run_search(cfg, [adamw], adamw, tmp_path / "c", progress=False)
+    log = _log(tmp_path / "c")
+    trained = sum(not x["cache_hit"] for x in log)
+    # batches of 4 may overshoot the last one by at most a batch
+    assert 10 <= trained < 10 + tiny["batch_size"] and len(log) == result.evaluations
+    assert len(log) > trained  # cache hits were scored too, without counting
+
+
+def test_stop_at_ends_the_run_once_the_best_reaches_it(adamw, tiny, tmp_path):
+    # AdamW scores 1.0 against itself: the first batch already reaches 0.5
+    cfg = SearchConfig(**{**tiny, "stop_at": 0.5})
+    result = run_search(cfg, [adamw], adamw, tmp_path / "s", progress=False)
+    assert result.evaluations == tiny["batch_size"] < tiny["budget"]
+
+
+def test_inputs_record_the_code_version(adamw, tiny, tmp_path):
+    run_search(SearchConfig(**{**tiny, "budget": 4}), [adamw], adamw, tmp_path / "v",
+               progress=False)
+    code = json.loads((tmp_path / "v" / "inputs.json").read_text())["code"]
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
+                          text=True).stdout.strip()
+    assert code["commit"] == (head or None)

@@ -78,6 +78,12 @@ def _call(op, args, n: int):
 PROBE_REAL_NUMEL = 4096
 
 
+#: state shapes by (program, parameter shape), shared by every Executor of the same program
+#: (a search checks, fingerprints and scales each child with a fresh one)
+_SHAPES: dict = {}
+_SHAPES_MAX = 20000
+
+
 def broadcast_shapes(a: Sequence[int], b: Sequence[int]) -> tuple:
     """``torch.broadcast_shapes(a, b)`` in plain Python (torch's goes through its reference
     implementation, slow in a search's inner loop); raises RuntimeError when they do not fit."""
@@ -149,6 +155,8 @@ class Executor:
         changing.
         """
         key = tuple(shape)
+        if key not in self._shape_cache and (self.program, key) in _SHAPES:
+            self._shape_cache[key] = _SHAPES[self.program, key]
         if key not in self._shape_cache:
             prog = self.program
             shapes = {}
@@ -166,6 +174,9 @@ class Executor:
                     break
                 shapes = new_shapes
             self._shape_cache[key] = shapes
+            if len(_SHAPES) >= _SHAPES_MAX:
+                _SHAPES.clear()
+            _SHAPES[self.program, key] = shapes
         return self._shape_cache[key]
 
     def init_state(self, params: Sequence[torch.Tensor],

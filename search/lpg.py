@@ -188,7 +188,10 @@ def meta_loss(eta, agent, env, cfg: LPGConfig, generator, progress=None):
         l2_y.append(y_hat.pow(2).sum(-1).mean())
     ro = rollout(env, cur["pi"].detach(), cfg.rollout_len, generator)
     adv, _ = gae(ro.rewards, ro.dones, gather(v, ro.obs), cfg.gamma, cfg.lam)
-    adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+    # per lifetime (each agent its own batch, as each runs its own vmapped loss in GROOVE): a
+    # batch-wide normalisation leaves level-to-level return differences in A, which rewards
+    # making whatever a well-off agent did more likely and collapses policies
+    adv = (adv - adv.mean((1, 2), keepdim=True)) / (adv.std((1, 2), keepdim=True) + 1e-8)
     logp_a = torch.log_softmax(gather(cur["pi"], ro.obs[..., :-1]), -1) \
         .gather(-1, ro.actions[..., None])[..., 0]
     policy = -(logp_a * adv).mean()

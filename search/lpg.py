@@ -14,7 +14,7 @@ flows only through the agent update.
 The agent (tabular) minimises, per agent,  mean(-log pi(a|s) * pi_hat) + alpha_y mean KL(y || y_hat)
 with clipped SGD (pi: lr 40, y: lr 4, per-agent norm clip 0.5, GROOVE's tabular settings).
 Meta-loss after K differentiable agent updates and one more rollout, with a separate tabular
-critic (GAE, advantages normalised over the batch):
+critic (GAE, advantages normalised within each lifetime's batch):
 
     L = -mean(log pi_K(a|s) A) - b0 H(pi) - b1 H(y) + b2 mean(pi_hat^2) + b3 mean(|y_hat|^2)
 

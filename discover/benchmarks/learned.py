@@ -11,7 +11,8 @@ levels no run trained on, A2C-normalised episode return per level):
 (c) **GROOVE vs LPG on the hardest held-out levels**: the quarter of the usable levels with the
     highest rule-independent hardness ``1 - (A2C - random) / (optimal - random)`` (the share of
     the attainable improvement that A2C misses; ``optimal`` by exact value iteration); all
-    levels are shown too.
+    levels are shown too;
+(d) the same rows beside A2C trained by optimizer programs (``sgd``, ``adam``, ``lion``).
 
 Every figure is per seed: the median A2C-normalised return over levels and the share of levels
 at >= 0.75 of A2C (GROOVE Fig. 5's threshold), not only means. It writes
@@ -35,11 +36,14 @@ from search.lpg import init_params
 from search.meta_train import MetaTrainConfig
 from tasks.base import generator as seeded
 
-from ..rl_suite import RLSuite, RLTable, load_rule, plot_distribution, run_rl_suite
+from ..rl_suite import (RLSuite, RLTable, format_rl_table, load_rule, plot_distribution,
+                        run_rl_suite)
 
 __all__ = ["run", "compare"]
 
 UNSEEN_LIFETIMES = (5, 500)
+#: optimizer programs whose A2C rows stand beside the learned rules at the training lifetime
+PROGRAMS = ("sgd", "adam", "lion")
 
 
 def _runs(kind: str, seeds, root: Path) -> dict:
@@ -83,7 +87,7 @@ def _section(title: str, table: RLTable, groups: dict, seeds, mask=None, note=""
 
 
 def compare(seeds=(0, 1, 2), root="outputs", out_dir=None, suite: RLSuite | None = None,
-            unseen=UNSEEN_LIFETIMES) -> str:
+            unseen=UNSEEN_LIFETIMES, programs=PROGRAMS) -> str:
     """Score the runs and write the summary; returns its markdown."""
     root = Path(root)
     out_dir = Path(out_dir or root / "bench-learned")
@@ -98,7 +102,7 @@ def compare(seeds=(0, 1, 2), root="outputs", out_dir=None, suite: RLSuite | None
             rules[f"{kind}-{s}"] = load_rule(d)
     for s, d in runs["lpg"].items():
         rules[f"untrained-{s}"] = _initial(d)
-    main = run_rl_suite(rules, {}, suite)
+    main = run_rl_suite(rules, {p: p for p in programs}, suite)
     tables = {suite.lifetime: main}
     for life in unseen:
         pick = {k: v for k, v in rules.items() if k.split("-")[0] in ("lpg", "ta")}
@@ -130,6 +134,13 @@ def compare(seeds=(0, 1, 2), root="outputs", out_dir=None, suite: RLSuite | None
                         f"(optimal - random) >= {float(cut):.2f} (independent of the rules)")
     md += _section("(c') GROOVE vs LPG on all levels", main,
                    {"GROOVE": named("groove"), "LPG": named("lpg")}, seeds)
+    if programs:
+        md += ["### (d) Beside A2C trained by optimizer programs, lifetime "
+               f"{suite.lifetime}", "",
+               "A2C's tabular actor-critic updated by each program (gradient clipped to norm "
+               "0.5, best learning rate of " + ", ".join(f"{x:g}" for x in suite.lrs) +
+               " by mean return); learned rules pooled over seeds", "", "```",
+               format_rl_table(main), "```", ""]
     figs = []
     for name, table, mask in (("a_lpg", main, None), ("c_hardest", main, hardest),
                               *((f"b_lifetime{l}", tables[l], None) for l in unseen)):

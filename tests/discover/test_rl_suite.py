@@ -78,10 +78,11 @@ def test_cli_eval_rl_suite(tmp_path, monkeypatch, capsys):
 def test_learned_benchmark_writes_the_three_comparisons(tmp_path):
     for kind in ("lpg", "ta-lpg", "groove"):
         _fake_run(tmp_path, kind, 0)
-    text = compare(seeds=(0,), root=tmp_path, suite=TINY, unseen=(3,))
+    text = compare(seeds=(0,), root=tmp_path, suite=TINY, unseen=(3,), programs=("sgd",))
     for title in ("(a) LPG trained vs untrained", "(b) TA-LPG vs LPG at unseen lifetime 3",
                   "(c) GROOVE vs LPG on the hardest"):
         assert title in text
+    assert "(d) Beside A2C trained by optimizer programs" in text and "sgd" in text
     assert (tmp_path / "bench-learned" / "summary.md").exists()
     results = json.loads((tmp_path / "bench-learned" / "results.json").read_text())
     assert set(results) == {"8", "3"}

@@ -41,7 +41,8 @@ from .ops import OPS
 from .program import Program, ProgramError, Stmt, stmt_source
 
 __all__ = ["RETURN", "INVALID", "dataflow_graph", "eliminate_dead_code", "structural_hash",
-           "fingerprint", "check_valid", "is_valid", "check_lr_scaling", "scales_with_lr"]
+           "fingerprint", "check_valid", "is_valid", "check_lr_scaling", "scales_with_lr",
+           "check_reads_gradient"]
 
 #: the graph node that uses the returned values (``return`` is a keyword, never a variable)
 RETURN = "return"
@@ -372,16 +373,20 @@ def is_valid(program: Program, shapes: Sequence[Sequence[int]] = VALID_SHAPES) -
 # scale of the update in the learning rate
 
 
-def _updates_at(program: Program, hyper: dict, steps: int, seed: int) -> list[torch.Tensor]:
-    """The updates of ``steps`` steps on fixed weights and a fixed gradient sequence."""
+def _updates_at(program: Program, hyper: dict, steps: int, seed: int,
+                grad_seed: int | None = None) -> list[torch.Tensor]:
+    """The updates of ``steps`` steps on fixed weights and a fixed gradient sequence (drawn from
+    ``grad_seed`` instead when given: same weights, other gradients)."""
     gen = torch.Generator().manual_seed(seed)
     f64 = dict(dtype=torch.float64, generator=gen)
+    grads = f64 if grad_seed is None else dict(dtype=torch.float64,
+                                                generator=torch.Generator().manual_seed(grad_seed))
     ex = Executor(program)
     w = [torch.randn(s, **f64) for s in _FINGERPRINT_SHAPES]
     state = ex.init_state(w, hyper)
     out = []
     for t in range(1, steps + 1):
-        g = [torch.randn(s, **f64) for s in _FINGERPRINT_SHAPES]
+        g = [torch.randn(s, **grads) for s in _FINGERPRINT_SHAPES]
         h = [torch.randn(s, **f64).abs() for s in _FINGERPRINT_SHAPES]
         loss = 0.5 + float(torch.rand((), **f64))
         with torch.no_grad():
@@ -425,3 +430,18 @@ def scales_with_lr(program: Program, name: str = "lr") -> bool:
     except ProgramError:
         return False
     return True
+
+
+def check_reads_gradient(program: Program, steps: int = 3, seed: int = 0) -> None:
+    """Raise :class:`ProgramError` unless the updates change when the gradients do.
+
+    A rule whose update ignores ``g`` (``lr * sign(w)``: shrink every weight to zero) is not an
+    optimizer, but it can score well on a task whose optimum is the origin; a search rejects it.
+    """
+    try:
+        one = _updates_at(program, {}, steps, seed)
+        two = _updates_at(program, {}, steps, seed, grad_seed=seed + 1)
+    except Exception as exc:  # noqa: BLE001 - a program that cannot run fails the check
+        raise ProgramError(f"{program.name}: cannot run: {_first_line(exc)}") from None
+    if all(torch.equal(a, b) for a, b in zip(one, two)):
+        raise ProgramError(f"{program.name}: the update does not depend on the gradient g")

@@ -51,6 +51,8 @@ class SearchConfig:
     """children to score (None: stop on time_limit only)"""
     stop_at: float | None = None
     """stop early once the best fitness reaches this (None: run the whole budget)"""
+    require_gradient: bool = True
+    """keep only children whose update depends on the gradient (no lr * sign(w))"""
     count_cache_hits: bool = True
     """the budget counts every scored child; False: only children actually trained (misses)"""
     time_limit: float | None = None
@@ -171,6 +173,7 @@ class SearchConfig:
                                 max_attempts=self.max_mutation_attempts,
                                 frozen=("lr",) if self.tune_lr else (),
                                 lr_proportional=self.tune_lr and self.lr_proportional,
+                                needs_gradient=self.require_gradient,
                                 inplace_prob=self.inplace_prob)
 
 

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from deap import base, creator, tools
 
-from primitives import Program, scales_with_lr
+from primitives import Program, ProgramError, check_reads_gradient, scales_with_lr
 
 from .cache import canonical, program_keys
 from .mutation import MutationInfo, mutate_valid, random_program
@@ -160,6 +160,12 @@ class RegularizedEvolution:
         self.settings = config.mutation_settings()
         #: why a setting was relaxed for these start programs (shown by the run)
         self.notes: list[str] = []
+        if self.settings.needs_gradient:
+            blind = [p.name for p in self.start_programs if not _reads_gradient(p)]
+            if blind:
+                self.settings = replace(self.settings, needs_gradient=False)
+                self.notes.append(f"start program(s) {', '.join(blind)} do not read g: "
+                                  "children need not either (require_gradient off)")
         if self.settings.lr_proportional:
             bent = [p.name for p in self.start_programs if not scales_with_lr(p)]
             if bent:
@@ -276,6 +282,14 @@ class RegularizedEvolution:
         state.queued = [(p, "restart") for p in programs]
         state.origins = programs
         state.best_at = state.told
+
+
+def _reads_gradient(program: Program) -> bool:
+    try:
+        check_reads_gradient(program)
+    except ProgramError:
+        return False
+    return True
 
 
 def _fork(state: EvolutionState, tell: bool = False) -> EvolutionState:

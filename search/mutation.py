@@ -40,7 +40,8 @@ import keyword
 import random
 from dataclasses import dataclass, field, replace
 
-from primitives import OPS, Program, ProgramError, Stmt, check_lr_scaling, check_valid
+from primitives import (OPS, Program, ProgramError, Stmt, check_lr_scaling, check_reads_gradient,
+                        check_valid)
 from primitives.program import RESERVED_INPUTS
 
 __all__ = ["MUTATION_KINDS", "SEARCH_OPS", "MutationSettings", "MutationInfo", "mutate",
@@ -78,6 +79,8 @@ class MutationSettings:
     lr_proportional: bool = False
     """children must also pass :func:`primitives.check_lr_scaling` (update proportional to lr);
     ``lr`` is then never drawn as a new argument (almost every such child would fail)"""
+    needs_gradient: bool = False
+    """children must also pass :func:`primitives.check_reads_gradient` (the update reads g)"""
     inplace_prob: float = 0.0
     """chance that an overwriting insertion transforms the value it replaces (``x_1 = op(x,
     ...)``, Lion's ``x = f(x, ...)``) instead of drawing every argument at random"""
@@ -273,6 +276,8 @@ def mutate_valid(program: Program, rng: random.Random,
             check_valid(child)
             if settings.lr_proportional:
                 check_lr_scaling(child)
+            if settings.needs_gradient:
+                check_reads_gradient(child)
         except ProgramError as exc:
             info.invalid += 1
             info.errors.append(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)

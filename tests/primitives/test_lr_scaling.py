@@ -72,3 +72,27 @@ def test_broadcast_shapes_matches_torch(a, b):
 def test_broadcast_shapes_rejects_what_torch_rejects():
     with pytest.raises(RuntimeError):
         broadcast_shapes((3,), (4,))
+
+
+def test_a_rule_that_ignores_the_gradient_is_rejected():
+    from primitives import check_reads_gradient
+
+    check_reads_gradient(REGISTRY["adam"].program)
+    check_reads_gradient(parse("def f(w, g, lr=0.1):\n    return lr * abs(g) * sign(w)\n"))
+    with pytest.raises(ProgramError, match="does not depend on the gradient"):
+        check_reads_gradient(parse("def f(w, g, m, lr=0.1):\n    u = sign(w)\n"
+                                   "    return lr * u, g\n"))  # g only reaches the state
+
+
+def test_cross_entropy_stays_exact_for_huge_logits():
+    import math
+
+    from tasks.base import cross_entropy
+
+    logits = torch.full((4, 10), -1.1368e8)  # all equal: the loss is log(10) however large
+    assert cross_entropy(logits, torch.zeros(4, dtype=torch.long)).item() == \
+        pytest.approx(math.log(10), rel=1e-6)
+    x = torch.randn(3, 5, 10, dtype=torch.float64)
+    y = torch.randint(10, (3, 5))
+    ref = torch.nn.functional.cross_entropy(x.reshape(-1, 10), y.reshape(-1))
+    assert cross_entropy(x, y).item() == pytest.approx(ref.item(), rel=1e-12)

@@ -85,6 +85,8 @@ def test_mutation_settings_follow_the_config():
     assert SearchConfig().mutation_settings().lr_proportional
     assert not SearchConfig(lr_proportional=False).mutation_settings().lr_proportional
     assert SearchConfig(inplace_prob=0.25).mutation_settings().inplace_prob == 0.25
+    assert SearchConfig().mutation_settings().needs_gradient
+    assert not SearchConfig(require_gradient=False).mutation_settings().needs_gradient
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -199,3 +199,19 @@ def test_restart_on_the_last_child_of_a_batch(adamw, tiny):
         children, state = search.ask(state, 1)
         state = search.tell(state, children, [0.0])
     assert state.restarts >= 2
+
+
+def test_checks_the_start_programs_fail_are_relaxed_with_a_note(tiny):
+    blind = parse("def f(w, g, m, lr=0.1):\n    a = sign(w)\n    return lr * a, m\n")
+    bent = parse("def f(w, g, m, lr=0.1):\n    a = expm1(lr)\n    return a * g, m\n")
+    plain = parse("def f(w, g, m, lr=0.1):\n    return lr * g, m\n")
+    cfg = SearchConfig(**tiny)
+    assert RegularizedEvolution(cfg, [plain]).notes == []
+    s = RegularizedEvolution(cfg, [plain]).settings
+    assert s.needs_gradient and s.lr_proportional
+    one = RegularizedEvolution(cfg, [blind])
+    assert not one.settings.needs_gradient and one.settings.lr_proportional
+    assert "require_gradient off" in one.notes[0]
+    two = RegularizedEvolution(cfg, [bent])
+    assert two.settings.needs_gradient and not two.settings.lr_proportional
+    assert "lr_proportional off" in two.notes[0]

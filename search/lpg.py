@@ -53,7 +53,7 @@ class LPGConfig:
     updates: int = 5            # K differentiable agent updates per meta-step
     pi_lr: float = 40.0         # tabular SGD learning rate of the policy
     y_lr: float = 4.0           # ... of the prediction vector
-    critic_lr: float = 40.0     # ... of the meta-gradient critic
+    critic_step: float = 0.5    # tabular critic: V(s) moves this share of its mean TD(lambda) error
     max_norm: float = 0.5       # per-agent global-norm clip
     alpha_y: float = 0.5        # weight of the y KL term
     gamma: float = 0.99
@@ -159,12 +159,22 @@ def agent_update(eta, agent, ro, cfg, progress=None, create_graph=False):
 
 @torch.no_grad()
 def critic_update(v: torch.Tensor, ro: Rollout, cfg: LPGConfig) -> torch.Tensor:
-    """One clipped-SGD step of the tabular critic toward its GAE targets."""
+    """One tabular step of the critic toward its GAE targets: ``V(s) -= step * mean error at s``.
+
+    The error is averaged over the visits of each state, so the step is stable (``0 < step < 2``)
+    however often a state is visited. GROOVE's form, SGD with lr 40 on the error summed per state
+    and divided by the batch size, moves a state visited c times by ``40 c / (E T)`` of its error:
+    on small levels, where a few states take most visits, that overshoots, and the critic
+    oscillated to |V| ~ 15 against returns below 1, which turned the meta-gradient's advantages
+    into noise from the critic.
+    """
     values = gather(v, ro.obs)
     _, target = gae(ro.rewards, ro.dones, values, cfg.gamma, cfg.lam)
     err = values[..., :-1] - target                                        # [B, E, T]
-    grad = torch.zeros_like(v).scatter_add_(1, ro.obs[..., :-1].flatten(1), err.flatten(1))
-    return clipped_sgd({"v": v}, {"v": grad / err[0].numel()}, cfg.critic_lr, cfg.max_norm)["v"]
+    obs = ro.obs[..., :-1].flatten(1)
+    total = torch.zeros_like(v).scatter_add_(1, obs, err.flatten(1))
+    count = torch.zeros_like(v).scatter_add_(1, obs, torch.ones_like(err).flatten(1))
+    return v - cfg.critic_step * total / count.clamp(min=1)
 
 
 def meta_loss(eta, agent, env, cfg: LPGConfig, generator, progress=None):

@@ -72,7 +72,7 @@ class SearchConfig:
     batch_size: int = 8
     """children asked, evaluated in parallel and told per round (not tied to workers)"""
     mutation_weights: list[float] = field(default_factory=lambda: [1.0, 1.0, 1.0, 1.0])
-    """relative odds of insert, delete, modify and constant mutations"""
+    """relative odds of insert, delete, modify, constant and (optional 5th) smooth mutations"""
     inplace_prob: float = 0.0
     """chance that an overwriting insertion transforms the value it replaces (x_1 = op(x, ...))"""
     max_program_length: int = 30
@@ -228,10 +228,10 @@ def check(cfg: SearchConfig) -> None:
         raise ConfigError("config: give a budget (evaluations) or a time_limit (seconds), or both")
     if cfg.time_limit is not None and cfg.time_limit <= 0:
         raise ConfigError(f"config time_limit: must be > 0 seconds, got {cfg.time_limit!r}")
-    if len(cfg.mutation_weights) != 4 or min(cfg.mutation_weights) < 0 \
+    if len(cfg.mutation_weights) not in (4, 5) or min(cfg.mutation_weights) < 0 \
             or sum(cfg.mutation_weights) <= 0:
-        raise ConfigError("config mutation_weights: 4 non-negative numbers (insert, delete, "
-                          f"modify, constant), not all 0; got {cfg.mutation_weights!r}")
+        raise ConfigError("config mutation_weights: 4 or 5 non-negative numbers (insert, delete, "
+                          f"modify, constant[, smooth]), not all 0; got {cfg.mutation_weights!r}")
     if isinstance(cfg.ops, str) and cfg.ops not in ("search", "hero"):
         raise ConfigError(f"config ops: 'search', 'hero' or a list of op names, got {cfg.ops!r}")
     if isinstance(cfg.ops, list):

@@ -14,6 +14,9 @@ One mutation changes one thing (Chen et al., 2023, section 2.2; ``google/automl`
   none, to another value defined before it.
 - **modify**: one argument of one statement (another earlier value or a constant), the op of a
   statement (another search op of the same arity), or one returned position (update or a state).
+- **smooth** (off unless weighted): a state becomes a moving average of a value,
+  ``s_1 = interp(x, s, beta)``, and half the time one later use of ``x`` reads it instead, so an
+  accumulator (momentum, a second moment) appears in one move instead of three rare ones.
 - **constant**: one numeric constant, a literal in a statement or a hyperparameter default, is
   multiplied by ``2 ** N(0, 1)`` or resampled from N(0, 1) (clamped to +-1e10, as Hero does).
   Hyperparameters the evaluation sets itself (``lr`` under a learning-rate grid) are left alone.
@@ -47,7 +50,7 @@ from primitives.program import RESERVED_INPUTS
 __all__ = ["MUTATION_KINDS", "SEARCH_OPS", "MutationSettings", "MutationInfo", "mutate",
            "mutate_valid", "random_program", "perturb_constant"]
 
-MUTATION_KINDS = ("insert", "delete", "modify", "constant")
+MUTATION_KINDS = ("insert", "delete", "modify", "constant", "smooth")
 
 #: the search's default op set: every registry op marked ``search=True``
 SEARCH_OPS = tuple(name for name, op in OPS.items() if op.search)
@@ -62,8 +65,8 @@ class MutationSettings:
 
     ops: tuple[str, ...] = SEARCH_OPS
     """ops an insertion or an op change may use"""
-    weights: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.0)
-    """relative odds of insert, delete, modify, constant"""
+    weights: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0, 0.0)
+    """relative odds of insert, delete, modify, constant and smooth (4 numbers: smooth 0)"""
     max_length: int = 30
     """no insertion once the body has this many statements (Hero's max_program_len)"""
     max_attempts: int = 100
@@ -89,8 +92,10 @@ class MutationSettings:
         unknown = [op for op in self.ops if op not in OPS]
         if unknown:
             raise ValueError(f"unknown op(s) {unknown} in the mutation op set")
-        if len(self.weights) != 4 or min(self.weights) < 0 or sum(self.weights) <= 0:
-            raise ValueError(f"mutation weights must be 4 non-negative numbers, not all 0: "
+        if len(self.weights) == 4:
+            object.__setattr__(self, "weights", (*self.weights, 0.0))
+        if len(self.weights) != 5 or min(self.weights) < 0 or sum(self.weights) <= 0:
+            raise ValueError(f"mutation weights must be 4 or 5 non-negative numbers, not all 0: "
                              f"{self.weights}")
         if self.max_length < 1 or self.max_attempts < 1:
             raise ValueError("max_length and max_attempts must be >= 1")
@@ -235,14 +240,49 @@ def _constant(program: Program, rng: random.Random, settings: MutationSettings) 
                    + program.body[i + 1:])
 
 
-_MUTATIONS = {"insert": _insert, "delete": _delete, "modify": _modify, "constant": _constant}
+def _definition(program: Program, name: str) -> int:
+    """Index of the statement defining ``name`` (-1 for a parameter)."""
+    for i, s in enumerate(program.body):
+        if s.target == name:
+            return i
+    return -1
+
+
+def _smooth(program: Program, rng: random.Random, settings: MutationSettings) -> Program:
+    """A state becomes a moving average of a value: ``s_1 = interp(x, s, beta)`` is returned as
+    the state, with ``beta = 1 - 10**-U(0.5, 3)``; half the time one later use of ``x`` then
+    reads the average instead (``lr * g`` -> ``lr * m_1``: momentum in one move)."""
+    j = rng.randrange(len(program.state_names))
+    current = program.returns[1 + j]
+    frozen = set(settings.frozen) | {"w", current}
+    values = [v for v in ["g"] + [s.target for s in program.body] if v not in frozen]
+    x = rng.choice(values)
+    at = max(_definition(program, x), _definition(program, current)) + 1
+    beta = 1.0 - 10.0 ** -rng.uniform(0.5, 3.0)
+    target = _fresh_name(program, program.state_names[j])
+    body = program.body[:at] + (Stmt(target, "interp", (x, current, beta)),) + program.body[at:]
+    returns = list(program.returns)
+    returns[1 + j] = target
+    uses = [(i, k) for i in range(at + 1, len(body)) for k, a in enumerate(body[i].args)
+            if a == x]
+    if uses and rng.random() < 0.5:
+        i, k = rng.choice(uses)
+        args = list(body[i].args)
+        args[k] = target
+        body = body[:i] + (replace(body[i], args=tuple(args)),) + body[i + 1:]
+    return replace(program, body=body, returns=tuple(returns))
+
+
+_MUTATIONS = {"insert": _insert, "delete": _delete, "modify": _modify, "constant": _constant,
+              "smooth": _smooth}
 
 
 def _possible(program: Program, settings: MutationSettings) -> list[tuple[str, float]]:
     ok = {"insert": len(program.body) < settings.max_length,
           "delete": len(program.body) > 0,
           "modify": True,
-          "constant": bool(_constant_slots(program, settings))}
+          "constant": bool(_constant_slots(program, settings)),
+          "smooth": bool(program.state_names) and len(program.body) < settings.max_length}
     return [(kind, w) for kind, w in zip(MUTATION_KINDS, settings.weights) if ok[kind] and w > 0]
 
 

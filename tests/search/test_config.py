@@ -78,7 +78,7 @@ def test_mutation_settings_follow_the_config():
     cfg = SearchConfig(mutation_weights=[2, 1, 1, 0], max_program_length=12, ops=["sign", "add"],
                        tune_lr=False)
     s = cfg.mutation_settings()
-    assert s.weights == (2, 1, 1, 0) and s.max_length == 12 and s.ops == ("sign", "add")
+    assert s.weights == (2, 1, 1, 0, 0) and s.max_length == 12 and s.ops == ("sign", "add")
     assert s.frozen == ()  # lr is a mutable constant when it is not tuned on a grid
     assert SearchConfig().mutation_settings().frozen == ("lr",)
     # lr-proportional children only make sense when lr is tuned on a grid

@@ -181,3 +181,25 @@ def test_inplace_insertions_transform_the_value_they_replace():
             first = new.args[0]
             later = [a for s in child.body[i + 1:] for a in s.args] + list(child.returns)
             assert isinstance(first, str) and first not in later, to_source(child)
+
+
+def test_smooth_turns_a_state_into_a_moving_average_and_sometimes_wires_it_in():
+    start = parse("def f(w, g, m, v, lr=0.1):\n    return lr * g, m, v\n")
+    settings = MutationSettings(weights=(0, 0, 0, 0, 1))
+    rng, wired = random.Random(0), 0
+    for _ in range(40):
+        child, info = mutate_valid(start, rng, settings)
+        assert info.kind == "smooth"
+        (new,) = [s for s in child.body if s.op == "interp"]
+        state = child.state_names[child.returns[1:].index(new.target)]
+        x, old, beta = new.args
+        assert old == state and x in ("g", "tmp1") and 0.68 < beta < 0.9991
+        wired += child.body[-1].args != start.body[-1].args  # lr * g now reads the average
+        check_valid(child)
+    assert 5 < wired < 35
+
+
+def test_four_weights_mean_no_smoothing():
+    assert MutationSettings(weights=(1, 1, 1, 1)).weights == (1, 1, 1, 1, 0.0)
+    with pytest.raises(ValueError, match="4 or 5"):
+        MutationSettings(weights=(1, 1, 1))

@@ -128,7 +128,7 @@ def _cmd_bench(args) -> int:
         from .benchmarks import learned
 
         try:
-            learned.run(seeds=tuple(args.seeds))
+            learned.run(seeds=tuple(args.seeds), reuse=args.reuse)
         except FileNotFoundError as exc:
             raise UsageError(str(exc)) from None
     elif args.name == "rediscovery":
@@ -308,6 +308,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rounds", type=int, default=3, help="timed rounds")
     p.add_argument("--threads", type=int, default=2, help="torch threads (throughput)")
     p.add_argument("--no-suite", action="store_true", help="throughput: skip the proxy suite")
+    p.add_argument("--reuse", action="store_true", help="learned: rewrite the summary from the "
+                   "scores saved in outputs/bench-learned/results.json (no re-scoring)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
                    help="rediscovery, learned: seeds (default 0 1 2)")
     p.add_argument("--budget", type=int, default=2000, metavar="N",

@@ -87,6 +87,9 @@ def test_learned_benchmark_writes_the_three_comparisons(tmp_path):
     results = json.loads((tmp_path / "bench-learned" / "results.json").read_text())
     assert set(results) == {"8", "3"}
     assert "ta-lpg-0" in results["3"]["rows"] and "groove-0" not in results["3"]["rows"]
+    assert "optimum-normalised" in text and "sgd-A2C-normalised" in text
+    # --reuse rewrites the same summary from results.json without training anything
+    assert compare(seeds=(0,), root=tmp_path, reuse=True) == text
 
 
 def test_learned_benchmark_needs_lpg_runs(tmp_path):

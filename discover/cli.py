@@ -359,7 +359,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("meta-train", help="meta-train a learned RL objective (LPG, "
                        "temporally-aware LPG by ES, GROOVE); writes outputs/RUN/")
-    p.add_argument("kind", choices=["lpg", "ta-lpg", "groove"])
+    p.add_argument("kind", choices=["lpg", "ta-lpg", "groove", "es-lpg"],
+                   help="es-lpg: LPG by the ES of ta-lpg without its lifetime inputs (a control)")
     p.add_argument("--steps", type=int, metavar="N", help="meta-steps / ES generations "
                    "(default 2000)")
     p.add_argument("--seed", type=int, default=0)

@@ -1,11 +1,13 @@
-"""Meta-training runs of the learned rules: ``meta_train("lpg" | "ta-lpg" | "groove", ...)``.
+"""Meta-training runs of the learned rules: ``meta_train("lpg" | "ta-lpg" | "groove" | "es-lpg")``.
 
 - ``lpg``: meta-gradients (:mod:`search.lpg`) on random levels (domain randomisation);
 - ``groove``: the same, with levels from :class:`search.groove.LevelBuffer` scored by
   algorithmic regret against an A2C antagonist trained in lockstep on each agent's level;
 - ``ta-lpg``: temporally-aware LPG by OpenAI-ES (:mod:`search.es`): each antithetic pair shares a
   level and a lifetime drawn log-uniformly from ``ta_lifetimes``; a generation trains every
-  candidate's agent for its whole lifetime (forward only, all candidates in one batch).
+  candidate's agent for its whole lifetime (forward only, all candidates in one batch);
+- ``es-lpg``: the same ES run without the lifetime inputs (plain LPG inputs): the control that
+  separates lifetime conditioning from the change of meta-optimiser (ES vs meta-gradients).
 
 CPU scale (the defaults; GROOVE's is 512 lifetimes x 64 envs, GRU-256, lifetimes of 1000 updates):
 16 lifetimes x 16 envs, GRU-64, m = 8, 5x5 grids with <= 2 objects, lifetime 250 updates, K = 5,
@@ -41,7 +43,9 @@ from .lpg import LPGConfig, init_agent, init_params, meta_loss, train_agents
 
 __all__ = ["KINDS", "MetaTrainConfig", "meta_train", "evaluate_rule"]
 
-KINDS = ("lpg", "ta-lpg", "groove")
+KINDS = ("lpg", "ta-lpg", "groove", "es-lpg")
+#: the kinds meta-trained by evolution strategies
+ES_KINDS = ("ta-lpg", "es-lpg")
 
 
 @dataclass
@@ -58,10 +62,10 @@ class MetaTrainConfig:
     m: int = 8                    # prediction vector size
     lifetime: int = 250           # agent updates per lifetime (lpg, groove)
     meta_lr: float = 1e-3         # Adam on the meta-parameters (lpg, groove)
-    es_pairs: int = 8             # antithetic pairs (ta-lpg): population 16
+    es_pairs: int = 8             # antithetic pairs (ta-lpg, es-lpg): population 16
     es_sigma: float = 0.1
     es_lr: float = 0.01
-    ta_lifetimes: tuple = (10, 250)   # log-uniform lifetime range (ta-lpg)
+    ta_lifetimes: tuple = (10, 250)   # log-uniform lifetime range (ta-lpg, es-lpg)
     buffer_size: int = 1000       # groove
     replay_prob: float = 0.5      # groove
     eval_levels: int = 16         # held-out levels scored at the end
@@ -189,7 +193,7 @@ class _GradientRun:
 
 
 class _ESRun:
-    """State of a ta-lpg run: OpenES over the flattened meta-parameters."""
+    """State of a ta-lpg / es-lpg run: OpenES over the flattened meta-parameters."""
 
     def __init__(self, cfg: MetaTrainConfig, device):
         self.cfg, self.lcfg, self.device = cfg, cfg.lpg(), device
@@ -272,7 +276,7 @@ def meta_train(kind: str, config: MetaTrainConfig | None = None, run_dir="output
     device = resolve_device(cfg.device)
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    run = (_ESRun if kind == "ta-lpg" else _GradientRun)(cfg, device)
+    run = (_ESRun if kind in ES_KINDS else _GradientRun)(cfg, device)
     start, ckpt = 0, run_dir / "checkpoint.pt"
     if resume:
         if not ckpt.exists():

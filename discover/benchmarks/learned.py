@@ -7,7 +7,8 @@ levels no run trained on, A2C-normalised episode return per level):
 (a) **LPG vs untrained vs A2C** at the training lifetime (250 updates): each LPG seed's trained
     meta-network, and the same seed's *initial* meta-network (what meta-training started from);
 (b) **TA-LPG vs LPG at lifetimes not seen in training** (TA-LPG trains on 10-250 updates, LPG at
-    250): both scored at ``unseen_lifetimes`` (default 5 and 500);
+    250): both scored at ``unseen_lifetimes`` (default 5 and 500), with ``es-lpg`` runs (the
+    same ES without the lifetime inputs) as the control when they exist;
 (c) **GROOVE vs LPG on the hardest held-out levels**: the quarter of the usable levels with the
     highest rule-independent hardness ``1 - (A2C - random) / (optimal - random)`` (the share of
     the attainable improvement that A2C misses; ``optimal`` by exact value iteration); all
@@ -93,7 +94,7 @@ def score(seeds=(0, 1, 2), root="outputs", suite: RLSuite | None = None,
     trained by ``programs``) at the training lifetime; LPG and TA-LPG at ``unseen``."""
     root = Path(root)
     suite = suite or RLSuite()
-    runs = {k: _runs(k, seeds, root) for k in ("lpg", "ta-lpg", "groove")}
+    runs = {k: _runs(k, seeds, root) for k in ("lpg", "ta-lpg", "groove", "es-lpg")}
     if not runs["lpg"]:
         raise FileNotFoundError(f"no finished LPG run in {root}/meta-train-lpg-seedS")
     rules = {}
@@ -104,7 +105,7 @@ def score(seeds=(0, 1, 2), root="outputs", suite: RLSuite | None = None,
         rules[f"untrained-{s}"] = _initial(d)
     tables = {suite.lifetime: run_rl_suite(rules, {p: p for p in programs}, suite)}
     for life in unseen:
-        pick = {k: v for k, v in rules.items() if k.split("-")[0] in ("lpg", "ta")}
+        pick = {k: v for k, v in rules.items() if k.split("-")[0] in ("lpg", "ta", "es")}
         tables[life] = run_rl_suite(pick, {}, replace(suite, lifetime=life))
     return tables
 
@@ -154,12 +155,15 @@ def compare(seeds=(0, 1, 2), root="outputs", out_dir=None, suite: RLSuite | None
     md += _section(f"(a) LPG trained vs untrained, lifetime {suite.lifetime}", main,
                    {"LPG trained": named("lpg"), "LPG untrained (its init)": named("untrained"),
                     "A2C": {s: "a2c" for s in seeds}}, seeds)
+    ta_rows = {"TA-LPG": named("ta-lpg"), "LPG by ES (control)": named("es-lpg"),
+               "LPG": named("lpg")}
     for life in unseen:
         md += _section(f"(b) TA-LPG vs LPG at unseen lifetime {life}", tables[life],
-                       {"TA-LPG": named("ta-lpg"), "LPG": named("lpg")}, seeds,
-                       note="TA-LPG trained on lifetimes 10-250 (log-uniform), LPG at 250.")
+                       ta_rows, seeds,
+                       note="TA-LPG trained on lifetimes 10-250 (log-uniform), LPG at 250; "
+                            "LPG by ES (if run): TA-LPG's ES without the lifetime inputs.")
     md += _section(f"(b') TA-LPG vs LPG at the training lifetime {suite.lifetime}", main,
-                   {"TA-LPG": named("ta-lpg"), "LPG": named("lpg")}, seeds)
+                   ta_rows, seeds)
     hard = main.hardness()
     usable = main.usable()
     cut = hard[usable].quantile(0.75) if usable.any() else torch.tensor(0.0)

@@ -76,7 +76,7 @@ def test_cli_eval_rl_suite(tmp_path, monkeypatch, capsys):
 
 
 def test_learned_benchmark_writes_the_three_comparisons(tmp_path):
-    for kind in ("lpg", "ta-lpg", "groove"):
+    for kind in ("lpg", "ta-lpg", "groove", "es-lpg"):
         _fake_run(tmp_path, kind, 0)
     text = compare(seeds=(0,), root=tmp_path, suite=TINY, unseen=(3,), programs=("sgd",))
     for title in ("(a) LPG trained vs untrained", "(b) TA-LPG vs LPG at unseen lifetime 3",
@@ -87,6 +87,7 @@ def test_learned_benchmark_writes_the_three_comparisons(tmp_path):
     results = json.loads((tmp_path / "bench-learned" / "results.json").read_text())
     assert set(results) == {"8", "3"}
     assert "ta-lpg-0" in results["3"]["rows"] and "groove-0" not in results["3"]["rows"]
+    assert "es-lpg-0" in results["3"]["rows"] and "LPG by ES (control)" in text
     assert "optimum-normalised" in text and "sgd-A2C-normalised" in text
     # --reuse rewrites the same summary from results.json without training anything
     assert compare(seeds=(0,), root=tmp_path, reuse=True) == text

@@ -46,6 +46,9 @@ __all__ = ["KINDS", "MetaTrainConfig", "meta_train", "evaluate_rule"]
 KINDS = ("lpg", "ta-lpg", "groove", "es-lpg")
 #: the kinds meta-trained by evolution strategies
 ES_KINDS = ("ta-lpg", "es-lpg")
+#: the CPU-scale run length per kind: about 4-5 minutes of one core for LPG and GROOVE (200-250
+#: meta-steps/min) and 6-8 for the ES kinds (13-17 generations/min); the README's figures
+DEFAULT_STEPS = {"lpg": 1000, "groove": 1000, "ta-lpg": 100, "es-lpg": 100}
 
 
 @dataclass
@@ -53,7 +56,7 @@ class MetaTrainConfig:
     """Settings of a meta-training run (defaults sized for a 2-core CPU)."""
 
     kind: str = "lpg"
-    steps: int = 2000             # meta-steps (ES: generations)
+    steps: int | None = None      # meta-steps (ES: generations); None: DEFAULT_STEPS[kind]
     seed: int = 0
     device: str = "cpu"
     agents: int = 16              # parallel lifetimes
@@ -76,6 +79,8 @@ class MetaTrainConfig:
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"meta-train: unknown kind {self.kind!r}; choose one of {KINDS}")
+        if self.steps is None:
+            self.steps = DEFAULT_STEPS[self.kind]
         if self.steps < 1:
             raise ValueError(f"meta-train: steps must be >= 1, got {self.steps}")
         self.ta_lifetimes = tuple(self.ta_lifetimes)

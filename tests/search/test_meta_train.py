@@ -50,3 +50,11 @@ def test_cli_meta_train_runs_and_rejects_bad_input(tmp_path, monkeypatch, capsys
     assert main(["meta-train", "groove", "--resume", "missing"]) == 0  # meta_train is stubbed
     assert calls[-1][3] is True
     assert "error" in capsys.readouterr().err
+
+
+def test_default_run_lengths_are_cpu_sized_per_kind():
+    from search.meta_train import DEFAULT_STEPS, MetaTrainConfig
+
+    assert MetaTrainConfig(kind="lpg").steps == DEFAULT_STEPS["lpg"] == 1000
+    assert MetaTrainConfig(kind="ta-lpg").steps == DEFAULT_STEPS["ta-lpg"] == 100
+    assert MetaTrainConfig(kind="groove", steps=7).steps == 7

@@ -42,7 +42,7 @@ from .program import Program, ProgramError, Stmt, stmt_source
 
 __all__ = ["RETURN", "INVALID", "dataflow_graph", "eliminate_dead_code", "structural_hash",
            "fingerprint", "check_valid", "is_valid", "check_lr_scaling", "scales_with_lr",
-           "check_reads_gradient"]
+           "check_reads_gradient", "reads_gradient"]
 
 #: the graph node that uses the returned values (``return`` is a keyword, never a variable)
 RETURN = "return"
@@ -211,25 +211,38 @@ def _as_shape(value, like: torch.Tensor) -> torch.Tensor:
     return torch.broadcast_to(value, like.shape).clone()
 
 
-def _behaviour(program: Program, steps: int, seed: int, state_too: bool = True) -> list[str]:
+def _trajectory(program: Program, steps: int, seed: int, hyper: dict | None = None,
+                grad_seed: int | None = None, move: bool = True):
+    """Yield ``(updates, state)`` for ``steps`` steps (t = 1, 2, ...) in float64 on the
+    fingerprint shapes: weights, gradients, ``h`` and ``loss`` drawn from ``seed`` (gradients
+    from ``grad_seed`` instead when given); ``move=False`` keeps the weights fixed."""
     gen = torch.Generator().manual_seed(seed)
     f64 = dict(dtype=torch.float64, generator=gen)
+    grads = f64 if grad_seed is None else dict(dtype=torch.float64,
+                                                generator=torch.Generator().manual_seed(grad_seed))
     ex = Executor(program)
     w = [torch.randn(s, **f64) for s in _FINGERPRINT_SHAPES]
-    state = ex.init_state(w)
+    state = ex.init_state(w, hyper)
     inputs = program.input_names
-    tokens = []
     for t in range(1, steps + 1):
         # every draw happens whatever the program reads, so all programs see the same gradients
-        g = [torch.randn(s, **f64) for s in _FINGERPRINT_SHAPES]
+        g = [torch.randn(s, **grads) for s in _FINGERPRINT_SHAPES]
         h = [torch.randn(s, **f64).abs() for s in _FINGERPRINT_SHAPES]
         loss = 0.5 + float(torch.rand((), **f64))
         with torch.no_grad():
-            upd, new = ex.update(w, g, state, t=float(t), loss=loss if "loss" in inputs else None,
+            upd, new = ex.update(w, g, state, hyper, t=float(t),
+                                 loss=loss if "loss" in inputs else None,
                                  h=h if "h" in inputs else None)
         upd = [_as_shape(u, p) for u, p in zip(upd, w)]
         state = {k: [_as_shape(v, buf) for v, buf in zip(new[k], state[k])] for k in state}
-        w = [p - u for p, u in zip(w, upd)]
+        if move:
+            w = [p - u for p, u in zip(w, upd)]
+        yield upd, state
+
+
+def _behaviour(program: Program, steps: int, seed: int, state_too: bool = True) -> list[str]:
+    tokens = []
+    for upd, state in _trajectory(program, steps, seed):
         tokens += [_tensor_token(u) for u in upd]
         if state_too:
             tokens += [_tensor_token(v) for k in program.state_names for v in state[k]]
@@ -360,13 +373,18 @@ def check_valid(program: Program, shapes: Sequence[Sequence[int]] = VALID_SHAPES
         _check_shape(ex, tuple(int(n) for n in shape))
 
 
-def is_valid(program: Program, shapes: Sequence[Sequence[int]] = VALID_SHAPES) -> bool:
-    """``True`` when :func:`check_valid` passes."""
+def _passes(check, *args) -> bool:
+    """``True`` when ``check(*args)`` raises no :class:`ProgramError`."""
     try:
-        check_valid(program, shapes)
+        check(*args)
     except ProgramError:
         return False
     return True
+
+
+def is_valid(program: Program, shapes: Sequence[Sequence[int]] = VALID_SHAPES) -> bool:
+    """``True`` when :func:`check_valid` passes."""
+    return _passes(check_valid, program, shapes)
 
 
 # --------------------------------------------------------------------------------------------
@@ -375,26 +393,9 @@ def is_valid(program: Program, shapes: Sequence[Sequence[int]] = VALID_SHAPES) -
 
 def _updates_at(program: Program, hyper: dict, steps: int, seed: int,
                 grad_seed: int | None = None) -> list[torch.Tensor]:
-    """The updates of ``steps`` steps on fixed weights and a fixed gradient sequence (drawn from
-    ``grad_seed`` instead when given: same weights, other gradients)."""
-    gen = torch.Generator().manual_seed(seed)
-    f64 = dict(dtype=torch.float64, generator=gen)
-    grads = f64 if grad_seed is None else dict(dtype=torch.float64,
-                                                generator=torch.Generator().manual_seed(grad_seed))
-    ex = Executor(program)
-    w = [torch.randn(s, **f64) for s in _FINGERPRINT_SHAPES]
-    state = ex.init_state(w, hyper)
-    out = []
-    for t in range(1, steps + 1):
-        g = [torch.randn(s, **grads) for s in _FINGERPRINT_SHAPES]
-        h = [torch.randn(s, **f64).abs() for s in _FINGERPRINT_SHAPES]
-        loss = 0.5 + float(torch.rand((), **f64))
-        with torch.no_grad():
-            upd, new = ex.update(w, g, state, hyper, t=float(t), loss=loss,
-                                 h=h if "h" in program.input_names else None)
-        out += [_as_shape(u, p) for u, p in zip(upd, w)]
-        state = {k: [_as_shape(v, buf) for v, buf in zip(new[k], state[k])] for k in state}
-    return out
+    """The updates of ``steps`` steps on fixed weights (other gradients with ``grad_seed``)."""
+    return [u for upd, _ in _trajectory(program, steps, seed, hyper, grad_seed, move=False)
+            for u in upd]
 
 
 def check_lr_scaling(program: Program, name: str = "lr", steps: int = 3, seed: int = 0) -> None:
@@ -425,11 +426,7 @@ def check_lr_scaling(program: Program, name: str = "lr", steps: int = 3, seed: i
 
 def scales_with_lr(program: Program, name: str = "lr") -> bool:
     """``True`` when :func:`check_lr_scaling` passes."""
-    try:
-        check_lr_scaling(program, name)
-    except ProgramError:
-        return False
-    return True
+    return _passes(check_lr_scaling, program, name)
 
 
 def check_reads_gradient(program: Program, steps: int = 3, seed: int = 0) -> None:
@@ -445,3 +442,8 @@ def check_reads_gradient(program: Program, steps: int = 3, seed: int = 0) -> Non
         raise ProgramError(f"{program.name}: cannot run: {_first_line(exc)}") from None
     if all(torch.equal(a, b) for a, b in zip(one, two)):
         raise ProgramError(f"{program.name}: the update does not depend on the gradient g")
+
+
+def reads_gradient(program: Program) -> bool:
+    """``True`` when :func:`check_reads_gradient` passes."""
+    return _passes(check_reads_gradient, program)

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from deap import base, creator, tools
 
-from primitives import Program, ProgramError, check_reads_gradient, scales_with_lr
+from primitives import Program, reads_gradient, scales_with_lr
 
 from .cache import canonical, program_keys
 from .mutation import MutationInfo, mutate_valid, random_program
@@ -113,6 +113,13 @@ def _longest(values) -> int:
     return max(values, default=0)
 
 
+#: checks a child must pass only if every start program does: (mutation setting, predicate,
+#: what a failing start program does, the config key)
+_START_CHECKS = (("needs_gradient", reads_gradient, "do not read g", "require_gradient"),
+                 ("lr_proportional", scales_with_lr, "are not proportional to lr",
+                  "lr_proportional"))
+
+
 @dataclass
 class EvolutionState:
     """Everything a search needs to continue: pickle it to checkpoint."""
@@ -160,18 +167,14 @@ class RegularizedEvolution:
         self.settings = config.mutation_settings()
         #: why a setting was relaxed for these start programs (shown by the run)
         self.notes: list[str] = []
-        if self.settings.needs_gradient:
-            blind = [p.name for p in self.start_programs if not _reads_gradient(p)]
-            if blind:
-                self.settings = replace(self.settings, needs_gradient=False)
-                self.notes.append(f"start program(s) {', '.join(blind)} do not read g: "
-                                  "children need not either (require_gradient off)")
-        if self.settings.lr_proportional:
-            bent = [p.name for p in self.start_programs if not scales_with_lr(p)]
-            if bent:
-                self.settings = replace(self.settings, lr_proportional=False)
-                self.notes.append(f"start program(s) {', '.join(bent)} not proportional to lr: "
-                                  "children may use lr freely (lr_proportional off)")
+        for flag, holds, why, key in _START_CHECKS:
+            if not getattr(self.settings, flag):
+                continue
+            failing = [p.name for p in self.start_programs if not holds(p)]
+            if failing:
+                self.settings = replace(self.settings, **{flag: False})
+                self.notes.append(f"start program(s) {', '.join(failing)} {why}: children "
+                                  f"need not either ({key} off)")
         self.toolbox = base.Toolbox()
         self.toolbox.register("select", tools.selTournament, tournsize=config.tournament_size)
         # programs are immutable, so mutate returns (child, info) instead of DEAP's in-place
@@ -282,14 +285,6 @@ class RegularizedEvolution:
         state.queued = [(p, "restart") for p in programs]
         state.origins = programs
         state.best_at = state.told
-
-
-def _reads_gradient(program: Program) -> bool:
-    try:
-        check_reads_gradient(program)
-    except ProgramError:
-        return False
-    return True
 
 
 def _fork(state: EvolutionState, tell: bool = False) -> EvolutionState:

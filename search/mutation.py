@@ -22,10 +22,10 @@ One mutation changes one thing (Chen et al., 2023, section 2.2; ``google/automl`
   Hyperparameters the evaluation sets itself (``lr`` under a learning-rate grid) are left alone.
 
 :func:`mutate_valid` re-mutates the *parent* until the child passes
-:func:`primitives.check_valid` (and, when the learning rate is tuned on a grid,
-:func:`primitives.check_lr_scaling`: the update stays proportional to ``lr``) within bounded
-attempts, and counts the invalid attempts. All randomness
-comes from the ``random.Random`` passed in.
+:func:`primitives.check_valid` and, when the settings ask, :func:`primitives.check_lr_scaling`
+(the update stays proportional to ``lr``) and :func:`primitives.check_reads_gradient`, within
+bounded attempts, and counts the invalid attempts. All randomness comes from the
+``random.Random`` passed in.
 
 Example::
 

@@ -184,6 +184,13 @@ def _conda(params, h):
                                    update_proj_gap=int(h["update_proj_gap"]), scale=h["scale"])
 
 
+#: the settings galore and fira are verified on (the package's projected Adam step in both)
+_GALORE_SETTINGS = (
+    {},
+    {"rank": 2, "update_proj_gap": 10, "scale": 1.0, "lr": 0.01},
+    {"rank": 4, "update_proj_gap": 25, "weight_decay": 0.1, "beta1": 0.8, "eps": 1e-8},
+)
+
 ENTRIES = (
     Entry(
         name="galore",
@@ -194,11 +201,7 @@ ENTRIES = (
         reference="pytorch_optimizer.GaLore (projection 'std', float64 SVD)",
         make_reference=_galore(float64=True),
         requires="pytorch-optimizer",
-        settings=(
-            {},
-            {"rank": 2, "update_proj_gap": 10, "scale": 1.0, "lr": 0.01},
-            {"rank": 4, "update_proj_gap": 25, "weight_decay": 0.1, "beta1": 0.8, "eps": 1e-8},
-        ),
+        settings=_GALORE_SETTINGS,
         max_ndim=2,
         notes="pytorch_optimizer.GaLore with the 'std' projection (right singular vectors for "
               "tall matrices, left for wide ones) and the paper's rank 128, gap 200, scale 0.25 "
@@ -245,11 +248,7 @@ ENTRIES = (
         reference="pytorch_optimizer.Fira (projection 'std', float64 SVD)",
         make_reference=_galore(float64=True, name="Fira"),
         requires="pytorch-optimizer",
-        settings=(
-            {},
-            {"rank": 2, "update_proj_gap": 10, "scale": 1.0, "lr": 0.01},
-            {"rank": 4, "update_proj_gap": 25, "weight_decay": 0.1, "beta1": 0.8, "eps": 1e-8},
-        ),
+        settings=_GALORE_SETTINGS,
         max_ndim=2,
         notes="pytorch_optimizer.Fira with the 'std' projection: GaLore's projected Adam step "
               "plus the residual g - scale * P(low) scaled per row (tall) or column (wide) by "

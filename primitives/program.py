@@ -26,6 +26,7 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Union
 
+from .errors import UserError
 from .ops import OPERATOR_OPS, OPS
 
 __all__ = ["Param", "Stmt", "Program", "ProgramError", "parse", "to_source", "RESERVED_INPUTS"]
@@ -36,7 +37,7 @@ RESERVED_INPUTS = ("t", "loss", "h")
 Arg = Union[str, float]
 
 
-class ProgramError(ValueError):
+class ProgramError(UserError, ValueError):
     """A program that is not valid in the language; the message names the line and the problem."""
 
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from primitives import HERO_OPS, OPS
+from primitives.errors import UserError
 
 from .mutation import SEARCH_OPS, MutationSettings
 
@@ -35,7 +36,7 @@ __all__ = ["ConfigError", "SearchConfig", "load_config", "save_config"]
 BACKENDS = ("loky", "dask", "ray")
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A bad configuration: unknown key, wrong type, value out of range. One line."""
 
 

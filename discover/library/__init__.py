@@ -23,6 +23,7 @@ from . import critical_momenta
 from . import bounded, sign, momentum, accelerated, second_moment, first_moment, adam_update, accumulators, scaled, loss_driven, alignment, federated
 from . import po_extras, ranger21
 from .base import Entry, Reference
+from primitives.errors import UserError
 
 __all__ = ["Entry", "Reference", "REGISTRY", "UnknownOptimizer", "get", "names"]
 
@@ -38,7 +39,7 @@ _FAMILIES += (bounded, sign, momentum, accelerated, second_moment, first_moment,
 _FAMILIES += (po_extras, ranger21)
 
 
-class UnknownOptimizer(KeyError):
+class UnknownOptimizer(UserError, KeyError):
     """No library entry has this name; the message lists the closest names."""
 
     def __str__(self) -> str:  # KeyError would print the repr of the message

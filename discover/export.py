@@ -58,14 +58,12 @@ import string
 import sys
 import textwrap
 import types
-from dataclasses import dataclass
 from pathlib import Path
 
-from primitives import OPS, Program, ProgramError, parse, to_source
-from primitives.program import stmt_source
-
-from .export_ops import (FULL, HELPER_NEEDS, HELPERS, TEMPLATES, Coefs, Emitter, Field,
-                         join, render_expr)
+from primitives import Program, ProgramError, parse, to_source
+from primitives.compile import CompileError, compile_step
+from primitives.compile.render import indent as _indent, pack as _pack
+from primitives.compile.shapes import FULL
 
 __all__ = ["ExportError", "HYPER_RULES", "export_source", "load_program", "optimizer",
            "write_export"]
@@ -76,10 +74,7 @@ HYPER_RULES = (
     (("lr", "eps", "wd", "weight_decay", "decay", "lambda"), (0.0, None)),
     (("beta", "rho", "momentum", "alpha"), (0.0, 1.0)),
 )
-#: identifiers the generated functions use, so program names must avoid them
-_RESERVED = {"torch", "math", "float", "zip", "max", "min", "abs", "sum", "int", "round", "len",
-             "dict", "list", "range", "tuple", "self", "group", "state", "p", "meta", "shapes",
-             "new", "key"}
+#: hyperparameter names that clash with the optimizer class's own arguments
 _CLASH = {"params", "foreach", "defaults", "self", "super", "dict", "closure", "hessian", "loss"}
 
 
@@ -122,150 +117,6 @@ def _parse(source: str, where: str) -> Program:
         return parse(source)
     except ProgramError as exc:
         raise ProgramError(f"{where}: {exc}") from None
-
-
-# --------------------------------------------------------------------------------------------
-# analysis: names, kinds (H scalar / D group scalar / T per tensor), shape classes
-
-
-@dataclass(frozen=True)
-class _S:
-    """One IR statement: ``target = op(*args)`` with generated-code identifiers."""
-
-    target: str
-    op: str
-    args: tuple
-    comment: str
-
-
-class _Analysis:
-    def __init__(self, program: Program):
-        self.program = program
-        self.ident = self._identifiers(program)
-        n = lambda a: self.ident[a] if isinstance(a, str) else float(a)  # noqa: E731
-        self.hypers = {self.ident[p.name]: p for p in program.params if p.role == "hyper"}
-        self.inputs = {self.ident[p.name]: p.name for p in program.params if p.role == "input"}
-        self.states = {self.ident[p.name]: p for p in program.params if p.role == "state"}
-        self.stmts: list[_S] = []
-        for s in program.body:
-            tpl = TEMPLATES.get(s.op)
-            if tpl is None:
-                raise ExportError(f"{program.name}: op {s.op!r} has no export template")
-            args, text = tuple(n(a) for a in s.args), f"{s.target} = {stmt_source(s)}"
-            if tpl.scale_after:  # y = x * factor(x, c), the factor a group value
-                factor = self._fresh(f"{self.ident[s.target]}_factor")
-                self.stmts += [_S(factor, s.op, args, text), _S(self.ident[s.target], "mul",
-                                                               (args[0], factor), text)]
-            else:
-                self.stmts.append(_S(self.ident[s.target], s.op, args, text))
-        self.returns = tuple(n(a) for a in program.returns)
-        self._kinds_and_classes()
-
-    def _identifiers(self, program):
-        names = [p.name for p in program.params] + [s.target for s in program.body]
-        ident, taken = {}, set(names)
-        for name in names:
-            if name in _RESERVED or name.startswith("_") or name.endswith("_") or \
-                    keyword.iskeyword(name):
-                k, base = 1, name.strip("_") or "v"
-                while f"{base}_v{k}" in taken:
-                    k += 1
-                ident[name] = f"{base}_v{k}"
-                taken.add(ident[name])
-            else:
-                ident[name] = name
-        self.taken = taken | set(ident.values())
-        for p in program.params:
-            if p.role == "hyper" and (p.name in _CLASH or p.name.startswith("_")):
-                raise ExportError(f"{program.name}: hyperparameter {p.name!r} clashes with the "
-                                  "optimizer's own arguments; rename it")
-            if p.role == "state" and p.name == "step":
-                raise ExportError(f"{program.name}: a state named 'step' clashes with the step "
-                                  "counter; rename it")
-        return ident
-
-    def _fresh(self, base):
-        name, k = base, 1
-        while name in self.taken:
-            name, k = f"{base}{k}", k + 1
-        self.taken.add(name)
-        return name
-
-    def kind(self, a) -> str:
-        return "S" if isinstance(a, float) else self.kinds[a]
-
-    def _kinds_and_classes(self):
-        prog = self.program
-        self.state_cls = {s: (FULL if p.init == "w" else None) for s, p in self.states.items()}
-        cap = 4 * len(self.states) + 8  # a chain of n states settles in n + 1 rounds
-        for rounds in range(cap + 1):  # state takes the broadcast of what it is assigned
-            self.kinds = {"w": "T", "g": "T"}
-            self.cls = {"w": FULL, "g": FULL}
-            for p in prog.params[2:]:
-                i = self.ident[p.name]
-                self.kinds[i] = "T" if p.role == "state" or p.name == "h" else "S"
-                self.cls[i] = self.state_cls[i] if p.role == "state" else FULL
-            for s in self.stmts:
-                self._classify(s)
-            new = {s: join(c, self.cls.get(r) if self.kind(r) == "T" else None)
-                   for (s, c), r in zip(self.state_cls.items(), self.returns[1:])}
-            if new == self.state_cls or rounds == cap:
-                break
-            if rounds == cap - 1:  # not settling (a state fed through matmul): opaque classes
-                new = {s: (c if new[s] == c else ("state", s)) for s, c in self.state_cls.items()}
-            self.state_cls = new
-
-    def _classify(self, s: _S):
-        op, tpl = OPS[s.op], TEMPLATES[s.op]
-        kinds = [self.kind(a) for a in s.args]
-        where = f"{self.program.name}: {s.comment}"
-        if op.kind == "group_reduction":
-            for i, k in enumerate(kinds):
-                listed = str(i) in (tpl.lists or "0")
-                if listed != (k == "T"):
-                    want = "a per-parameter tensor" if listed else "a scalar"
-                    raise ExportError(f"{where}: argument {i + 1} of {s.op} must be {want}")
-            self.kinds[s.target], self.cls[s.target] = "D", None
-            return
-        for i in tpl.numbers:
-            if kinds[int(i)] != "S":
-                raise ExportError(f"{where}: argument {int(i) + 1} of {s.op} must be a number "
-                                  "(a constant or a hyperparameter)")
-        if "T" not in kinds:
-            self.kinds[s.target] = "D" if "D" in kinds else "S"
-            self.cls[s.target] = None
-            return
-        self.kinds[s.target] = "T"
-        if op.kind == "tensor_reduction":
-            cls = None
-        elif op.kind == "matrix":
-            arg = [self.cls[a] if k == "T" else None for a, k in zip(s.args, kinds)]
-            if tpl.shape == "matmul":  # "the shape of this statement's result"
-                cls = ("stmt", s.target)
-            elif tpl.shape == "same" or arg[0] is None:
-                cls = arg[0]
-            else:
-                cls = (tpl.shape, arg[0])
-        else:
-            cls = None
-            for a, k in zip(s.args, kinds):
-                if k == "T":
-                    cls = join(cls, self.cls[a])
-        if len(repr(cls)) > 200:  # a term grown through state rounds: name it by its statement
-            cls = ("stmt", s.target)
-        self.cls[s.target] = cls
-
-    def needed(self, roots, kinds=("T", "D"), stop=()):
-        """The statements of ``kinds`` the ``roots`` depend on (not looking past ``stop``)."""
-        by_target = {s.target: s for s in self.stmts}
-        need, todo = set(), [r for r in roots if isinstance(r, str)]
-        while todo:
-            name = todo.pop()
-            if name in need or name in stop or name not in by_target:
-                continue
-            need.add(name)
-            todo += [a for a in by_target[name].args if isinstance(a, str)]
-        return [s for s in self.stmts if s.target in need and self.kinds[s.target] in kinds]
 
 
 # --------------------------------------------------------------------------------------------
@@ -412,29 +263,6 @@ def _bounds_text(bounds) -> str:
     return f">= {low:g}" if high is None else f"in [{low:g}, {high:g})"
 
 
-def _pack(head: str, items, tail: str, indent: int = 0, width: int = 99) -> str:
-    """``head + ", ".join(items) + tail`` wrapped at ``width``, aligned after ``head``."""
-    lines, line = [], " " * indent + head
-    for i, item in enumerate(items):
-        piece = item + (", " if i < len(items) - 1 else tail)
-        if len(line) + len(piece.rstrip()) > width and line.strip() != head.strip():
-            lines.append(line.rstrip())
-            line = " " * (indent + len(head))
-        line += piece
-    if not items:
-        line += tail
-    return "\n".join(lines + [line])[indent:]
-
-
-def _indent(lines, n=1):
-    pad = "    " * n
-    return [pad + ln if ln else ln for ln in lines]
-
-
-def _literal(a: float) -> str:
-    return f"({a!r})" if a < 0 else repr(a)
-
-
 _STATE_DOC = {None: "0-d", FULL: "shaped like the parameter"}
 
 
@@ -445,109 +273,21 @@ class _Module:
         if not class_name.isidentifier() or keyword.iskeyword(class_name):
             raise ExportError(f"class name {class_name!r} is not a Python identifier")
         self.program, self.cls_name, self.name = program, class_name, program.name
-        an = self.an = _Analysis(program)
-        self.coefs = Coefs()
-        d_names = {n for n, k in an.kinds.items() if k == "D"}
-        roots = [r for r in an.returns if isinstance(r, str)]
-        single = an.needed(roots, kinds=("T",), stop=d_names)
-        order = [s.target for s in an.stmts]
-        self.group_outputs = sorted({a for s in single for a in s.args if a in d_names} |
-                                    {r for r in roots if r in d_names}, key=order.index)
-        self.single = self._body("tensor", single, roots, True)
-        self.group = None
-        if self.group_outputs:
-            self.group = self._body("loop", an.needed(self.group_outputs), self.group_outputs,
-                                    False)
-            self.group.lines.append(_pack("return {", [f'"{d}": {d}' for d in self.group_outputs],
-                                          "}", 4))
-        self.multi = self._body("foreach", an.needed(roots), roots, True)
-        used = set().union(*(e.used for e in (self.single, self.group, self.multi) if e))
-        names = list(an.ident.values()) + order
-        self.scalars = sorted(used, key=names.index) + list(self.coefs.names.values())
-        factors = [x for coef in self.coefs.names for x, _ in coef if isinstance(x, str)]
-        self.host = an.needed(list(self.scalars) + factors, kinds=("S",))
-        reads = {a for s in self.host for a in s.args if isinstance(a, str)} | \
-            set(self.scalars) | set(factors)
-        self.host_inputs = [i for i in an.ident.values() if i in reads and
-                            (i in an.hypers or i in an.inputs)]
-        self.meta_shapes = any(c not in (None, FULL) for c in an.state_cls.values())
-
-    def _body(self, mode, stmts, outputs, write_state) -> Emitter:
-        em = Emitter(self.an, self.coefs, mode, stmts, outputs, write_state)
-        for i, s in enumerate(stmts):
-            em.statement(i, s)
-        if write_state:
-            em.writeback()
-        return em
-
-    # ---- functions ---------------------------------------------------------------------
-
-    def _function(self, prefix, em, doc, extra=()) -> list[str]:
-        an = self.an
-        tensors = ["w", "g", *an.states, *[i for i in an.inputs if an.kinds[i] == "T"]]
-        kw = list(self.scalars) + list(extra)
-        args = tensors + (["*"] + kw if kw else [])
-        doc = textwrap.fill(doc, 95, initial_indent='    """', subsequent_indent="    ")
-        lines = [_pack(f"def {prefix}_{self.name}(", args, "):"), doc + '"""']
-        return lines + _indent(em.lines or ["pass"])
-
-    def _scalars_function(self) -> list[str]:
-        inputs = self.host_inputs
-        body = [f"{i} = _f64({i})" for i in inputs]
-        for s in self.host:
-            fields = [Field(a, "T") if isinstance(a, str) else Field(_literal(a), "S")
-                      for a in s.args]
-            if fields and all(f.kind == "S" for f in fields):  # keep torch's IEEE semantics
-                fields[0] = Field(f"_f64({fields[0].src})", "T")
-            expr = render_expr(TEMPLATES[s.op].tensor, None, fields, "host")
-            body += [f"# {s.comment}", f"{s.target} = {expr if fields else f'_f64({expr})'}"]
-        coefs = list(self.coefs.host_lines())
-        if coefs:
-            body += ["# factors of fused kernels"] + coefs
-        body.append(_pack("return {", [f'"{x}": float({x})' for x in self.scalars], "}", 4))
-        doc = textwrap.fill(f"The scalar statements of ``{self.name}``, once per step, on "
-                            "float64 0-d tensors (the same ops as on tensors); what the tensor "
-                            "code reads comes back as Python floats.", 95,
-                            initial_indent='    """', subsequent_indent="    ") + '"""'
-
-        return [_pack(f"def _scalars_{self.name}(", inputs, "):"), doc] + _indent(body)
-
-    def _shapes_function(self) -> list[str]:
-        """``_state_shapes_<name>(p)``: the tensor statements on meta tensors, to a fixed point."""
-        an, states = self.an, list(self.an.states)
-        d_names = {n for n, k in an.kinds.items() if k == "D"}
-        stmts = an.needed([r for r in an.returns[1:] if isinstance(r, str)], ("T",), d_names)
-        args = {a for st in stmts for a in st.args if isinstance(a, str)}
-        scalars = sorted(a for a in args if an.kinds[a] == "S")
-        groups = sorted(args & d_names)
-        key = {s: f'"{an.states[s].name}"' for s in states}
-        start = ", ".join(f"{key[s]}: {'tuple(p.shape)' if an.states[s].init == 'w' else '()'}"
-                          for s in states)
-        inputs = " = ".join(["w", "g", *[i for i in an.inputs if an.kinds[i] == "T"]])
-        body = ["key = tuple(p.shape)", "if key not in _SHAPES:",
-                '    meta = dict(device="meta", dtype=p.dtype)',
-                f"    {inputs} = torch.empty(p.shape, **meta)"]
-        if scalars:
-            body.append(f"    {' = '.join(scalars)} = 1.0  # values do not change shapes")
-        if groups:
-            body.append(f"    {' = '.join(groups)} = torch.empty((), **meta)  # group values")
-        body += [f"    shapes = {{{start}}}", "    while True:  # shapes only grow"]
-        body += [f"        {s} = torch.empty(shapes[{key[s]}], **meta)" for s in states]
-        for st in stmts:
-            fields = [Field(a, an.kinds[a]) if isinstance(a, str) else Field(_literal(a), "S")
-                      for a in st.args]
-            body.append(f"        {st.target} = "
-                        f"{render_expr(TEMPLATES[st.op].tensor, None, fields, 'tensor')}")
-        new = [f"{key[s]}: tuple(torch.broadcast_shapes(shapes[{key[s]}], {r}.shape))"
-               if isinstance(r, str) and an.kinds[r] == "T" else f"{key[s]}: shapes[{key[s]}]"
-               for s, r in zip(states, an.returns[1:])]
-        body += ["        " + _pack("new = {", new, "}", 12), "        if new == shapes:",
-                 "            break", "        shapes = new", "    _SHAPES[key] = shapes",
-                 "return _SHAPES[key]"]
-        doc = ('    """Each state\'s shape for a parameter shaped like p: the tensor statements '
-               'on "meta" tensors\n    (shapes, no data) from 0-d state until the shapes settle, '
-               'as primitives.Executor does."""')
-        return [f"def _state_shapes_{self.name}(p):", doc] + _indent(body)
+        for p in program.params:
+            if p.role == "hyper" and (p.name in _CLASH or p.name.startswith("_")):
+                raise ExportError(f"{program.name}: hyperparameter {p.name!r} clashes with the "
+                                  "optimizer's own arguments; rename it")
+            if p.role == "state" and p.name == "step":
+                raise ExportError(f"{program.name}: a state named 'step' clashes with the step "
+                                  "counter; rename it")
+        try:
+            self.step = compile_step(program)
+        except CompileError as exc:
+            raise ExportError(str(exc)) from None
+        self.an = self.step.ir
+        self.host_inputs = list(self.step.host_inputs)
+        self.has_group = bool(self.step.group_outputs)
+        self.meta_shapes = self.step.meta_shapes
 
     # ---- the class -----------------------------------------------------------------------
 
@@ -577,7 +317,7 @@ class _Module:
         run = ["tensors.append(self._hessian(params, hessian))"] if uses_h else []
         run += ["if foreach:", f"    _multi_tensor_{name}(*tensors, **scalars)", "else:"]
         extra = ""
-        if self.group is not None:
+        if self.has_group:
             run.append(f"    reduced = _group_{name}(*tensors, **scalars)")
             extra = ", **reduced"
         run += ["    for args in zip(*tensors):",
@@ -644,30 +384,14 @@ class _Module:
         return f'"""{body}\n"""'
 
     def source(self) -> str:
-        name = self.name
-        blocks = [self._shapes_function()] if self.meta_shapes else []
-        blocks += [self._scalars_function(),
-                   self._function("_single_tensor", self.single,
-                                  f"One step of ``{name}`` for one parameter ``w`` (gradient "
-                                  "``g``, its state), in place.", self.group_outputs)]
-        if self.group is not None:
-            blocks.append(self._function("_group", self.group, "The group-wide values (over "
-                                         "every tensor of the batch) the per-tensor path reads."))
-        blocks.append(self._function("_multi_tensor", self.multi,
-                                     f"One step of ``{name}`` over lists, one entry per "
-                                     "parameter, in place (foreach kernels)."))
-        code = "\n\n\n".join("\n".join(block) for block in blocks)
-        helpers = ["_f64"] + [h for h in HELPERS if h != "_f64" and f"{h}(" in code]
-        for h in list(helpers):
-            helpers += [x for x in HELPER_NEEDS.get(h, ()) if x not in helpers]
         bounds = _pack("_BOUNDS = {", [f'"{p.name}": {_bounds(p.name, p.default)!r}'
-                             for p in self.an.hypers.values()], "}")
-        cache = (f"\n#: parameter shape -> state shapes (see _state_shapes_{name})\n"
+                                       for p in self.an.hypers.values()], "}")
+        cache = (f"\n#: parameter shape -> state shapes (see _state_shapes_{self.name})\n"
                  "_SHAPES = {}\n" if self.meta_shapes else "")
         head = _HEAD.substitute(docstring=self._docstring(), cls=self.cls_name,
                                 shape_cache=cache, bounds=bounds)
-        parts = [head.rstrip("\n")] + [HELPERS[h].rstrip("\n") for h in dict.fromkeys(helpers)]
-        parts += [code, self._class().rstrip("\n")]
+        parts = [head.rstrip("\n"), self.step.kernel_text().rstrip("\n"),
+                 self.step.functions.rstrip("\n"), self._class().rstrip("\n")]
         return "\n\n\n".join(parts) + "\n"
 
 

@@ -10,7 +10,7 @@ Three entry points:
 - :meth:`Executor.update`: pure and out-of-place; gradients flow through it (the differentiable
   mode, used by meta-gradients), and it is the readable reference for the fast path.
 - :meth:`Executor.step_`: the fast path an optimizer uses: weights and state are updated in
-  place, with ``torch._foreach_*`` kernels over the whole group (see :mod:`primitives.fast`).
+  place by the compiled fused step (:mod:`primitives.compile`), the code an export runs.
 - :meth:`Executor.batched_update`: K settings in one computation. Hyperparameters given as
   tensors of shape ``[K]`` and weights/gradients/state with a leading ``K`` dimension; the
   per-copy step runs under ``torch.func.vmap`` so reductions and matrix ops act on each copy.
@@ -32,6 +32,7 @@ from typing import Mapping, Sequence
 
 import torch
 
+from .compile import load_step
 from .ops import OPS
 from .program import Program, ProgramError
 
@@ -131,7 +132,7 @@ class Executor:
         self.foreach = foreach
         self.kinds = value_kinds(program)
         self._shape_cache: dict[tuple, dict[str, tuple]] = {}
-        self._fast = None
+        self._step = None
 
     # ---- hyperparameters and state -----------------------------------------------------------
 
@@ -231,13 +232,21 @@ class Executor:
     # ---- the fast in-place path ------------------------------------------------------------------
 
     def step_(self, params, grads, state, hyper=None, t=1, loss=None, h=None) -> None:
-        """One step in place: ``params`` and the tensors in ``state`` are overwritten."""
-        from .fast import FastPlan  # noqa: PLC0415 - keeps the reference path importable alone
+        """One step in place: ``params`` and the tensors in ``state`` are overwritten.
 
-        if self._fast is None:
-            self._fast = FastPlan(self.program, self.kinds, self.foreach)
-        with torch.no_grad():
-            self._fast.step_(params, grads, state, self.hyperparameters(hyper), t, loss, h)
+        Runs the compiled fused step (:func:`primitives.compile.compile_step`, the same code an
+        exported optimizer runs): per tensor on a CPU, ``torch._foreach_*`` kernels elsewhere
+        (``foreach`` given to the constructor overrides that).
+        """
+        if self._step is None:
+            self._step = load_step(self.program)
+        foreach = self.foreach
+        if foreach is None:
+            foreach = params[0].device.type != "cpu"
+        if self._step.uses_h and h is None or "loss" in self.program.input_names and loss is None:
+            name = "h" if self._step.uses_h and h is None else "loss"
+            raise ProgramError(f"{self.program.name} needs the input {name!r}, which was not given")
+        self._step.step_(params, grads, state, self.hyperparameters(hyper), t, loss, h, foreach)
 
     # ---- K settings at once --------------------------------------------------------------------
 

@@ -28,12 +28,13 @@ from typing import Callable
 
 import torch
 
-__all__ = ["Op", "OPS", "KINDS", "OPERATOR_OPS", "HERO_OPS", "get_op", "PROTECT_EPS"]
+from . import kernels
+from .kernels import NS_COEFFICIENTS, NS_EPS, PROTECT_EPS
+
+__all__ = ["Op", "OPS", "KINDS", "OPERATOR_OPS", "HERO_OPS", "get_op", "PROTECT_EPS",
+           "NS_COEFFICIENTS", "NS_EPS"]
 
 KINDS = ("constant", "elementwise", "tensor_reduction", "group_reduction", "matrix")
-
-#: the epsilon of the protected ops (the Lion search's ``get_eps``)
-PROTECT_EPS = 1e-8
 
 
 @dataclass(frozen=True)
@@ -75,14 +76,8 @@ def _t(x):
     return x if isinstance(x, torch.Tensor) else torch.as_tensor(x, dtype=torch.float64)
 
 
-def _psign(x):
-    """sign(x) with sign(0) = 1, so a protected denominator never becomes zero."""
-    return torch.where(x < 0, -1.0, 1.0).to(x.dtype)
-
-
 def _pdiv(a, b):
-    a, b = _pair(a, b)
-    return a / (b + PROTECT_EPS * _psign(b))
+    return kernels._pdiv(*_pair(a, b))
 
 
 def _interp(x, y, a):
@@ -142,7 +137,7 @@ def _dot(a, b):
 
 
 def _cosine_sim(a, b):
-    return _pdiv(_dot(a, b), _norm(a) * _norm(b))
+    return kernels._cosine_sim(*_pair(a, b))
 
 
 def _global_norm(xs):
@@ -167,49 +162,13 @@ def _global_numel(xs):
 
 def _clip_by_global_norm(xs, c):
     """Each tensor of ``xs`` scaled by ``min(1, |c| / global_norm(xs))``."""
-    scale = _minimum(_pdiv(abs(c) if not isinstance(c, torch.Tensor) else c.abs(), _global_norm(xs)), 1.0)
+    scale = kernels._clip_scale([_t(x) for x in xs], c)
     return [x * scale for x in xs]
 
 
-# Newton-Schulz coefficients of Muon (Jordan et al., 2024); torch.optim.Muon's defaults.
-NS_COEFFICIENTS = (3.4445, -4.7750, 2.0315)
-NS_EPS = 1e-7
-
-
-def _newton_schulz(x, steps):
-    """Quintic Newton-Schulz orthogonalisation of the last two dims (Muon's ``zeropower``)."""
-    x = _t(x)
-    if x.ndim < 2:
-        return x
-    steps = min(max(int(round(float(steps))), 0), 20)  # bounded: a mutated constant must not hang a step
-    a, b, c = NS_COEFFICIENTS
-    shape = x.shape
-    y = x.reshape(-1, shape[-2], shape[-1]) if x.ndim > 2 else x
-    transposed = y.shape[-2] > y.shape[-1]
-    if transposed:
-        y = y.mT
-    y = y / y.norm(dim=(-2, -1), keepdim=True).clamp(min=NS_EPS)
-    for _ in range(steps):
-        gram = y @ y.mT
-        y = a * y + (b * gram + c * gram @ gram) @ y
-    if transposed:
-        y = y.mT
-    return y.reshape(shape)
-
-
-def _row_mean(x):
-    x = _t(x)
-    return x.mean(dim=-1, keepdim=True) if x.ndim >= 2 else x
-
-
-def _col_mean(x):
-    x = _t(x)
-    return x.mean(dim=-2, keepdim=True) if x.ndim >= 2 else x
-
-
-def _unit_sum(x):
-    x = _t(x)
-    return x.sum(dim=tuple(range(1, x.ndim)), keepdim=True) if x.ndim >= 2 else x
+def _tensor_kernel(fn):
+    """A kernel of :mod:`primitives.kernels` taking Python numbers too (as float64 tensors)."""
+    return lambda x, *rest: fn(_t(x), *rest)
 
 
 def _fmod(a, b):
@@ -218,88 +177,28 @@ def _fmod(a, b):
 
 
 def _matmul(a, b):
-    """a @ b on the last two dims; a tensor with fewer than 2 dims is read as a diagonal matrix."""
-    a, b = _pair(a, b)
-    if a.ndim >= 2 and b.ndim >= 2:
-        return a @ b
-    if a.ndim < 2 <= b.ndim:
-        return a.unsqueeze(-1) * b  # diag(a) @ b scales rows
-    return a * b  # a @ diag(b) scales columns; diag(a) @ diag(b)
-
-
-def _transpose(x):
-    x = _t(x)
-    return x.mT if x.ndim >= 2 else x
-
-
-def _eye_like(x):
-    x = _t(x)
-    if x.ndim < 2:
-        return torch.ones_like(x)
-    eye = torch.eye(x.shape[-2], x.shape[-1], dtype=x.dtype, device=x.device)
-    return eye.expand(x.shape)
-
-
-def _spd_power(x, p):
-    """x ** p for symmetric positive semi-definite matrices (last two dims), by eigendecomposition:
-    V diag(max(lambda, 0) ** p) V^T. Below 2-D a diagonal matrix: max(x, 0) ** p elementwise."""
-    x = _t(x)
-    if x.ndim < 2:
-        return x.clamp(min=0) ** p
-    vals, vecs = torch.linalg.eigh(x)
-    return (vecs * (vals.clamp(min=0) ** p).unsqueeze(-2)) @ vecs.mT
-
-
-def _ns_iterate(x, steps):
-    """Muon's quintic Newton-Schulz steps on the last two dims (wide orientation), without the
-    normalisation of ``newton_schulz``: the caller scales ``x`` (spectral norm <= 1)."""
-    x = _t(x)
-    if x.ndim < 2:
-        return x
-    steps = min(max(int(round(float(steps))), 0), 20)
-    a, b, c = NS_COEFFICIENTS
-    y = x.mT if x.shape[-2] > x.shape[-1] else x
-    for _ in range(steps):
-        gram = y @ y.mT
-        y = a * y + (b * gram + c * gram @ gram) @ y
-    return y.mT if x.shape[-2] > x.shape[-1] else y
-
-
-def _matrix_norm(x):
-    x = _t(x)
-    if x.ndim < 2:
-        return torch.linalg.vector_norm(x)
-    return torch.linalg.vector_norm(x, dim=(-2, -1), keepdim=True)
-
-
-def _svd_vectors(x, r, left):
-    x = _t(x)
-    if x.ndim < 2:
-        return torch.ones_like(x)
-    u, _, vh = torch.linalg.svd(x, full_matrices=True)
-    basis = u if left else vh.mT
-    keep = torch.arange(basis.shape[-1], dtype=x.dtype, device=x.device) < _like(r, x)
-    return basis * keep.to(x.dtype)
+    return kernels._matmul(*_pair(a, b))
 
 
 def _svd_left(x, r):
-    """U of x = U S V^T (rows x rows), its top-r columns kept and the others zeroed."""
-    return _svd_vectors(x, r, left=True)
+    return kernels._svd_left(_t(x), _like(r, _t(x)))
 
 
 def _svd_right(x, r):
-    """V of x = U S V^T (cols x cols), its top-r columns kept and the others zeroed."""
-    return _svd_vectors(x, r, left=False)
+    return kernels._svd_right(_t(x), _like(r, _t(x)))
 
 
-def _row_max(x):
-    x = _t(x)
-    return x.amax(dim=-1, keepdim=True) if x.ndim >= 2 else x
-
-
-def _col_max(x):
-    x = _t(x)
-    return x.amax(dim=-2, keepdim=True) if x.ndim >= 2 else x
+_newton_schulz = _tensor_kernel(kernels._newton_schulz)
+_ns_iterate = _tensor_kernel(kernels._ns_iterate)
+_spd_power = _tensor_kernel(kernels._spd_power)
+_row_mean = _tensor_kernel(kernels._row_mean)
+_col_mean = _tensor_kernel(kernels._col_mean)
+_row_max = _tensor_kernel(kernels._row_max)
+_col_max = _tensor_kernel(kernels._col_max)
+_unit_sum = _tensor_kernel(kernels._unit_sum)
+_transpose = _tensor_kernel(kernels._transpose)
+_eye_like = _tensor_kernel(kernels._eye_like)
+_matrix_norm = _tensor_kernel(kernels._matrix_norm)
 
 
 def _unary(name, fn, doc, search=True):

@@ -17,7 +17,8 @@ import pytest
 import torch
 
 from discover.export import ExportError, export_source, load_program, optimizer, write_export
-from discover.export_ops import HELPERS, KERNELS, TEMPLATES
+from primitives.compile.templates import FUSED as KERNELS, TEMPLATES
+from primitives.kernels import KERNELS as HELPERS
 from primitives import OPS, Executor, ProgramError, parse
 
 PROGRAMS = {

@@ -1,0 +1,21 @@
+"""The compiler: a program -> the fused step every fast path runs.
+
+One planner turns a program into Python source for an in-place step (:func:`compile_step`):
+:meth:`primitives.Executor.step_` runs it (:func:`load_step`), ``discover export`` writes the
+same text into the optimizer module a user receives, and :func:`compile_pure` gives the pure,
+out-of-place form that the batched trainer runs for K copies (and for B different programs at
+once, :class:`PopulationStep`). :meth:`primitives.Executor.update` stays the readable reference;
+a differential test holds every path to it.
+
+The pieces: :mod:`~primitives.compile.templates` (the op -> torch table),
+:mod:`~primitives.compile.render` (spelling a template), :mod:`~primitives.compile.ir` (identifiers,
+value kinds, shape classes), :mod:`~primitives.compile.shapes` (shape classes),
+:mod:`~primitives.compile.values` and :mod:`~primitives.compile.planner` (lazy values, liveness,
+fused kernels), :mod:`~primitives.compile.step` (the functions, loaded) and
+:mod:`~primitives.compile.pure` (the out-of-place form).
+"""
+
+from .ir import CompileError, StepIR
+from .step import CompiledStep, StepSource, compile_step, load_step
+
+__all__ = ["CompileError", "StepIR", "CompiledStep", "StepSource", "compile_step", "load_step"]

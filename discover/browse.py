@@ -1,24 +1,22 @@
-"""Browsing the library: the rows of ``discover list`` and the page of ``discover show``."""
+"""Browsing the library: the rows of ``discover list``, the page of ``discover show`` and the
+table of ``discover verify`` (whose outcomes ``discover list`` shows)."""
 
 from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 
 from primitives import OPS, Executor
 
+from .paths import outputs_dir
+from .verify import format_table as verification_table
+
 __all__ = ["entry_row", "format_rows", "describe", "state_size", "op_kinds",
-           "record_verification", "verification_status"]
+           "record_verification", "verification_status", "verification_table"]
 
 #: the parameter shape on which "state size" is measured (a square matrix)
 _PROBE_SHAPE = (256, 256)
-
-
-def outputs_dir() -> Path:
-    """Where runs and caches go: ``$DISCOVER_OUTPUTS`` or ``./outputs``."""
-    return Path(os.environ.get("DISCOVER_OUTPUTS", "outputs"))
 
 
 def state_size(program) -> float:
@@ -67,7 +65,7 @@ def entry_row(entry) -> dict[str, str]:
         "state": f"{state_size(program):.3g}",
         "kinds": ",".join(op_kinds(program)),
         "verified": verification_status(entry.name),
-        "reference": entry.reference,
+        "reference": entry.primary.label,
         "paper": entry.paper,
     }
 
@@ -89,10 +87,12 @@ def format_rows(rows: list[dict[str, str]], max_width: int = 48) -> str:
 def describe(entry) -> str:
     """The page of ``discover show``: metadata, references, then the program source."""
     program = entry.program
+    primary = entry.primary
+    needs = f"  [needs pip install {primary.requires}]" if primary.requires else ""
     lines = [
         f"{entry.name}: {entry.paper} ({entry.year})",
-        f"  reference:   {entry.reference}" + (f"  [needs pip install {entry.requires}]"
-                                               if entry.requires else ""),
+        f"  family:      {entry.family or '-'}" + (f"  ({entry.path})" if entry.path else ""),
+        f"  reference:   {primary.label}{needs}",
         f"  state size:  {state_size(program):.3g} x parameters",
         f"  op kinds:    {', '.join(op_kinds(program))}",
         f"  verified:    {verification_status(entry.name)}",

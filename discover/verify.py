@@ -259,18 +259,19 @@ def verify(entry: Entry, steps: int = 200, seed: int = 0,
     details = tuple(_check(entry, ref, setting, steps, seed)
                     for ref in entry.references for setting in settings)
     status = min((d.status for d in details), key=_ORDER.index, default="passed")
-    primary = [d for d in details if d.reference == entry.reference and d.status != "skipped"]
+    primary = [d for d in details
+               if d.reference == entry.primary.label and d.status != "skipped"]
     notes = [f"{d.reference} {dict(d.setting) or 'defaults'}: {d.note}" for d in details
              if d.status == status and status != "passed"]
     return VerifyResult(
         name=entry.name,
         status=status,
-        reference=entry.reference,
+        reference=entry.primary.label,
         steps=steps,
         max_abs=max((d.max_abs for d in primary), default=math.nan),
         max_rel=max((d.max_rel for d in primary), default=math.nan),
-        tolerance=entry.tolerance,
-        note=notes[0] if notes else entry.tolerance_note,
+        tolerance=entry.primary.tolerance,
+        note=notes[0] if notes else entry.primary.tolerance_note,
         details=details,
     )
 

@@ -12,6 +12,7 @@ tests then check and verify the new entries without any new test code.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from . import adam, adaptive, averaging, factored, lion, orthogonal, sgd
 from . import adaptive_step, clipping, parameter_free, polyak, projection, schedule_free
@@ -47,15 +48,15 @@ class UnknownOptimizer(UserError, KeyError):
 
 
 def _build(families) -> dict[str, Entry]:
+    """name -> entry over ``families`` in order; each entry's ``family`` set from its module."""
     registry: dict[str, Entry] = {}
-    where: dict[str, str] = {}
     for module in families:
+        family = module.__name__.removeprefix(__name__ + ".")
         for entry in module.ENTRIES:
             if entry.name in registry:
                 raise RuntimeError(f"duplicate library entry {entry.name!r} in "
-                                   f"{module.__name__} (already in {where[entry.name]})")
-            registry[entry.name] = entry
-            where[entry.name] = module.__name__
+                                   f"{module.__name__} (already in {registry[entry.name].family})")
+            registry[entry.name] = dataclasses.replace(entry, family=family)
     return registry
 
 

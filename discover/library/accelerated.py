@@ -11,7 +11,7 @@ INNAprop (``discover.references.elementwise.INNAprop``), which no package has.
 
 from __future__ import annotations
 
-from .base import Entry, po_class as _po
+from .base import Entry, Reference, po_class
 
 __all__ = ["ENTRIES"]
 
@@ -115,8 +115,8 @@ def _a2grad_source(variant):
 
 
 def _accsgd(params, h):
-    return _po("AccSGD")(params, lr=h["lr"], kappa=h["kappa"], xi=h["xi"],
-                         constant=h["constant"], weight_decay=h["weight_decay"])
+    return po_class("AccSGD")(params, lr=h["lr"], kappa=h["kappa"], xi=h["xi"],
+                              constant=h["constant"], weight_decay=h["weight_decay"])
 
 
 def _innaprop(params, h):
@@ -127,13 +127,13 @@ def _innaprop(params, h):
 
 
 def _gravity(params, h):
-    return _po("Gravity")(params, lr=h["lr"], beta=h["beta"], alpha=0.0)
+    return po_class("Gravity")(params, lr=h["lr"], beta=h["beta"], alpha=0.0)
 
 
 def _a2grad(variant):
     def make(params, h):
         extra = {"rho": h["rho"]} if variant == "exp" else {}
-        return _po("A2Grad")(params, beta=h["beta"], lips=h["lips"], variant=variant, **extra)
+        return po_class("A2Grad")(params, beta=h["beta"], lips=h["lips"], variant=variant, **extra)
 
     return make
 
@@ -147,9 +147,7 @@ ENTRIES = (
         paper="On the insufficiency of existing momentum schemes for Stochastic Optimization",
         authors="Kidambi, Netrapalli, Jain & Kakade",
         year=2018,
-        reference="pytorch_optimizer.AccSGD",
-        make_reference=_accsgd,
-        requires="pytorch-optimizer",
+        references=(Reference("pytorch_optimizer.AccSGD", _accsgd, requires="pytorch-optimizer"),),
         settings=(
             {},
             {"lr": 0.01, "kappa": 100.0, "xi": 5.0, "constant": 0.5, "weight_decay": 0.01},
@@ -164,8 +162,7 @@ ENTRIES = (
         paper="A second-order-like optimizer with adaptive gradient scaling for deep learning",
         authors="Bolte et al.",
         year=2024,
-        reference="discover.references.elementwise.INNAprop",
-        make_reference=_innaprop,
+        references=(Reference("discover.references.elementwise.INNAprop", _innaprop),),
         settings=(
             {},
             {"lr": 0.01, "alpha": 0.5, "beta": 1.5, "sigma": 0.99, "weight_decay": 0.0},
@@ -182,9 +179,10 @@ ENTRIES = (
         paper="Gravity Optimizer: a Kinematic Approach on Optimization in Deep Learning",
         authors="Bahrami & Zadeh",
         year=2021,
-        reference="pytorch_optimizer.Gravity(alpha=0)",
-        make_reference=_gravity,
-        requires="pytorch-optimizer",
+        references=(
+            Reference("pytorch_optimizer.Gravity(alpha=0)", _gravity,
+                      requires="pytorch-optimizer"),
+        ),
         settings=({}, {"lr": 0.05, "beta": 0.5}, {"lr": 0.003, "beta": 0.99}),
         reference_overrides=("alpha",),
         notes="The paper starts the velocity at N(0, (alpha / lr)^2) noise (alpha = 0.01); the "
@@ -192,16 +190,17 @@ ENTRIES = (
               "verified against Gravity(alpha=0), whose noise has zero variance.",
     ),
     *(Entry(
-        name=f"a2grad_{variant}",
-        source=_a2grad_source(variant),
-        paper="Optimal Adaptive and Accelerated Stochastic Gradient Descent",
-        authors="Deng, Cheng & Lan",
-        year=2018,
-        reference=f"pytorch_optimizer.A2Grad(variant='{variant}')",
-        make_reference=_a2grad(variant),
-        requires="pytorch-optimizer",
-        settings=_A2GRAD_SETTINGS + (({"rho": 0.9},) if variant == "exp" else ()),
-        notes="The variance accumulator is a per-tensor scalar (state of shape ()); "
-              "pytorch_optimizer's A2Grad has no learning rate (its lr argument is unused).",
-    ) for variant in ("uni", "inc", "exp")),
+          name=f"a2grad_{variant}",
+          source=_a2grad_source(variant),
+          paper="Optimal Adaptive and Accelerated Stochastic Gradient Descent",
+          authors="Deng, Cheng & Lan",
+          year=2018,
+          references=(
+              Reference(f"pytorch_optimizer.A2Grad(variant='{variant}')", _a2grad(variant),
+                        requires="pytorch-optimizer"),
+          ),
+          settings=_A2GRAD_SETTINGS + (({"rho": 0.9},) if variant == "exp" else ()),
+          notes="The variance accumulator is a per-tensor scalar (state of shape ()); "
+                "pytorch_optimizer's A2Grad has no learning rate (its lr argument is unused).",
+      ) for variant in ("uni", "inc", "exp")),
 )

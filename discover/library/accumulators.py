@@ -12,7 +12,7 @@ References: the ``pytorch_optimizer`` classes named in each entry.
 
 from __future__ import annotations
 
-from .base import Entry, po_class as _po
+from .base import Entry, Reference, po_class
 
 __all__ = ["ENTRIES"]
 
@@ -144,33 +144,33 @@ def vsgd(w, g, mug, bg, bhg, t, lr=0.1, ghattg=30.0, ps=1e-08, tau1=0.81, tau2=0
 
 
 def _kate(params, h):
-    return _po("Kate")(params, lr=h["lr"], delta=h["delta"], eps=h["eps"],
-                       weight_decay=h["weight_decay"])
-
-
-def _adasmooth(params, h):
-    return _po("AdaSmooth")(params, lr=h["lr"], betas=(h["beta1"], h["beta2"]), eps=h["eps"],
+    return po_class("Kate")(params, lr=h["lr"], delta=h["delta"], eps=h["eps"],
                             weight_decay=h["weight_decay"])
 
 
+def _adasmooth(params, h):
+    return po_class("AdaSmooth")(params, lr=h["lr"], betas=(h["beta1"], h["beta2"]), eps=h["eps"],
+                                 weight_decay=h["weight_decay"])
+
+
 def _ftrl(params, h):
-    return _po("FTRL")(params, lr=h["lr"], lr_power=h["lr_power"], beta=h["beta"],
-                       lambda_1=h["lambda_1"], lambda_2=h["lambda_2"])
+    return po_class("FTRL")(params, lr=h["lr"], lr_power=h["lr_power"], beta=h["beta"],
+                            lambda_1=h["lambda_1"], lambda_2=h["lambda_2"])
 
 
 def _madgrad(params, h):
-    return _po("MADGRAD")(params, lr=h["lr"], momentum=h["momentum"], eps=h["eps"],
-                          weight_decay=h["weight_decay"],
-                          weight_decouple=bool(h["weight_decouple"]))
+    return po_class("MADGRAD")(params, lr=h["lr"], momentum=h["momentum"], eps=h["eps"],
+                               weight_decay=h["weight_decay"],
+                               weight_decouple=bool(h["weight_decouple"]))
 
 
 def _msvag(params, h):
-    return _po("MSVAG")(params, lr=h["lr"], beta=h["beta"])
+    return po_class("MSVAG")(params, lr=h["lr"], beta=h["beta"])
 
 
 def _vsgd(params, h):
-    return _po("VSGD")(params, lr=h["lr"], ghattg=h["ghattg"], ps=h["ps"], tau1=h["tau1"],
-                       tau2=h["tau2"], eps=h["eps"], weight_decay=h["weight_decay"])
+    return po_class("VSGD")(params, lr=h["lr"], ghattg=h["ghattg"], ps=h["ps"], tau1=h["tau1"],
+                            tau2=h["tau2"], eps=h["eps"], weight_decay=h["weight_decay"])
 
 
 def _entry(name, source, paper, authors, year, cls, make, settings, notes, **kw):
@@ -180,47 +180,83 @@ def _entry(name, source, paper, authors, year, cls, make, settings, notes, **kw)
 
 
 ENTRIES = (
-    _entry("kate", KATE,
-           "Remove that Square Root: A New Efficient Scale-Invariant Version of AdaGrad",
-           "Choudhury et al.", 2024, "Kate", _kate,
-           ({}, {"lr": 0.01, "delta": 0.1, "weight_decay": 0.01},
-            {"lr": 0.003, "delta": 0.5, "eps": 1e-4}),
-           "eps is added to b^2 every step, as pytorch_optimizer. Decoupled weight decay."),
-    _entry("adasmooth", ADASMOOTH,
-           "AdaSmooth: An Adaptive Learning Rate Method based on Effective Ratio", "Lu", 2022,
-           "AdaSmooth", _adasmooth,
-           ({}, {"lr": 0.01, "beta1": 0.3, "beta2": 0.9, "weight_decay": 0.01},
-            {"lr": 0.003, "beta1": 0.6, "beta2": 0.999, "eps": 1e-8}),
-           "As pytorch_optimizer, the path sums s and n run over all steps; the paper "
-           "measures the effective ratio over a window of recent steps. L2 weight decay."),
-    _entry("ftrl", FTRL, "Ad Click Prediction: a View from the Trenches", "McMahan et al.",
-           2013, "FTRL", _ftrl,
-           ({}, {"lr": 0.05, "beta": 1.0, "lambda_1": 0.01, "lambda_2": 0.1},
-            {"lr": 0.01, "beta": 0.5, "lambda_1": 0.001, "lambda_2": 0.01}),
-           "The update replaces the weights: it is w - w_new. The denominator uses sqrt(n) "
-           "whatever lr_power is, as pytorch_optimizer does (the paper's per-coordinate rate "
-           "is the lr_power = -0.5 case)."),
-    _entry("madgrad", MADGRAD,
-           "A Momentumized, Adaptive, Dual Averaged Gradient Method for Stochastic Optimization",
-           "Defazio & Jelassi", 2021, "MADGRAD", _madgrad,
-           ({}, {"lr": 0.01, "momentum": 0.5, "weight_decay": 0.01},
-            {"lr": 0.003, "momentum": 0.0, "weight_decay": 0.05, "weight_decouple": 1.0,
-             "eps": 1e-8}),
-           "As the official code: lr + eps is the effective learning rate, lam = lr sqrt(t), "
-           "and the weights interpolate towards the dual-averaging point (momentum on the "
-           "iterates). The initial weights are the state x0."),
-    _entry("msvag", MSVAG,
-           "Dissecting Adam: The Sign, Magnitude and Variance of Stochastic Gradients",
-           "Balles & Hennig", 2018, "MSVAG", _msvag,
-           ({}, {"lr": 0.05, "beta": 0.8}, {"lr": 0.003, "beta": 0.99}),
-           "pytorch_optimizer maps NaN factors (0 / 0 where m = v = 0) to 0; the program "
-           "clamps only, so it differs where a gradient coordinate is exactly zero at every "
-           "step so far."),
-    _entry("vsgd", VSGD, "Variational Stochastic Gradient Descent for Deep Neural Networks",
-           "Chen, Kuzina, Esmaeili & Tomczak", 2024, "VSGD", _vsgd,
-           ({}, {"lr": 0.03, "ghattg": 10.0, "tau1": 0.7, "tau2": 0.8, "weight_decay": 0.01},
-            {"lr": 0.3, "ghattg": 100.0, "ps": 1e-6, "eps": 1e-12}),
-           "Deterministic: pytorch_optimizer's VSGD draws no random numbers. The rates "
-           "t^-tau replace the state at t = 1, so the priors' start values do not matter. "
-           "Decoupled weight decay."),
+    Entry(
+        name="kate",
+        source=KATE,
+        paper="Remove that Square Root: A New Efficient Scale-Invariant Version of AdaGrad",
+        authors="Choudhury et al.",
+        year=2024,
+        references=(Reference("pytorch_optimizer.Kate", _kate, requires="pytorch-optimizer"),),
+        settings=({}, {"lr": 0.01, "delta": 0.1, "weight_decay": 0.01},
+                  {"lr": 0.003, "delta": 0.5, "eps": 1e-4}),
+        notes="eps is added to b^2 every step, as pytorch_optimizer. Decoupled weight decay.",
+    ),
+    Entry(
+        name="adasmooth",
+        source=ADASMOOTH,
+        paper="AdaSmooth: An Adaptive Learning Rate Method based on Effective Ratio",
+        authors="Lu",
+        year=2022,
+        references=(
+            Reference("pytorch_optimizer.AdaSmooth", _adasmooth, requires="pytorch-optimizer"),
+        ),
+        settings=({}, {"lr": 0.01, "beta1": 0.3, "beta2": 0.9, "weight_decay": 0.01},
+                  {"lr": 0.003, "beta1": 0.6, "beta2": 0.999, "eps": 1e-8}),
+        notes="As pytorch_optimizer, the path sums s and n run over all steps; the paper "
+              "measures the effective ratio over a window of recent steps. L2 weight decay.",
+    ),
+    Entry(
+        name="ftrl",
+        source=FTRL,
+        paper="Ad Click Prediction: a View from the Trenches",
+        authors="McMahan et al.",
+        year=2013,
+        references=(Reference("pytorch_optimizer.FTRL", _ftrl, requires="pytorch-optimizer"),),
+        settings=({}, {"lr": 0.05, "beta": 1.0, "lambda_1": 0.01, "lambda_2": 0.1},
+                  {"lr": 0.01, "beta": 0.5, "lambda_1": 0.001, "lambda_2": 0.01}),
+        notes="The update replaces the weights: it is w - w_new. The denominator uses sqrt(n) "
+              "whatever lr_power is, as pytorch_optimizer does (the paper's per-coordinate rate "
+              "is the lr_power = -0.5 case).",
+    ),
+    Entry(
+        name="madgrad",
+        source=MADGRAD,
+        paper="A Momentumized, Adaptive, Dual Averaged Gradient Method for Stochastic Optimization",
+        authors="Defazio & Jelassi",
+        year=2021,
+        references=(
+            Reference("pytorch_optimizer.MADGRAD", _madgrad, requires="pytorch-optimizer"),
+        ),
+        settings=({}, {"lr": 0.01, "momentum": 0.5, "weight_decay": 0.01},
+                  {"lr": 0.003, "momentum": 0.0, "weight_decay": 0.05, "weight_decouple": 1.0,
+                   "eps": 1e-8}),
+        notes="As the official code: lr + eps is the effective learning rate, lam = lr sqrt(t), "
+              "and the weights interpolate towards the dual-averaging point (momentum on the "
+              "iterates). The initial weights are the state x0.",
+    ),
+    Entry(
+        name="msvag",
+        source=MSVAG,
+        paper="Dissecting Adam: The Sign, Magnitude and Variance of Stochastic Gradients",
+        authors="Balles & Hennig",
+        year=2018,
+        references=(Reference("pytorch_optimizer.MSVAG", _msvag, requires="pytorch-optimizer"),),
+        settings=({}, {"lr": 0.05, "beta": 0.8}, {"lr": 0.003, "beta": 0.99}),
+        notes="pytorch_optimizer maps NaN factors (0 / 0 where m = v = 0) to 0; the program "
+              "clamps only, so it differs where a gradient coordinate is exactly zero at every "
+              "step so far.",
+    ),
+    Entry(
+        name="vsgd",
+        source=VSGD,
+        paper="Variational Stochastic Gradient Descent for Deep Neural Networks",
+        authors="Chen, Kuzina, Esmaeili & Tomczak",
+        year=2024,
+        references=(Reference("pytorch_optimizer.VSGD", _vsgd, requires="pytorch-optimizer"),),
+        settings=({}, {"lr": 0.03, "ghattg": 10.0, "tau1": 0.7, "tau2": 0.8, "weight_decay": 0.01},
+                  {"lr": 0.3, "ghattg": 100.0, "ps": 1e-6, "eps": 1e-12}),
+        notes="Deterministic: pytorch_optimizer's VSGD draws no random numbers. The rates "
+              "t^-tau replace the state at t = 1, so the priors' start values do not matter. "
+              "Decoupled weight decay.",
+    ),
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import Entry, betas as _betas
+from .base import Entry, Reference, betas
 
 __all__ = ["ENTRIES"]
 
@@ -135,34 +135,34 @@ def adamax(w, g, m, u, t, lr=0.002, beta1=0.9, beta2=0.999, eps=1e-08, weight_de
 
 
 def _adam(params, h):
-    return torch.optim.Adam(params, lr=h["lr"], betas=_betas(h), eps=h["eps"],
+    return torch.optim.Adam(params, lr=h["lr"], betas=betas(h), eps=h["eps"],
                             weight_decay=h["weight_decay"])
 
 
 def _amsgrad(params, h):
-    return torch.optim.Adam(params, lr=h["lr"], betas=_betas(h), eps=h["eps"],
+    return torch.optim.Adam(params, lr=h["lr"], betas=betas(h), eps=h["eps"],
                             weight_decay=h["weight_decay"], amsgrad=True)
 
 
 def _adamw(params, h):
-    return torch.optim.AdamW(params, lr=h["lr"], betas=_betas(h), eps=h["eps"],
+    return torch.optim.AdamW(params, lr=h["lr"], betas=betas(h), eps=h["eps"],
                              weight_decay=h["weight_decay"])
 
 
 def _nadam(params, h):
-    return torch.optim.NAdam(params, lr=h["lr"], betas=_betas(h), eps=h["eps"],
+    return torch.optim.NAdam(params, lr=h["lr"], betas=betas(h), eps=h["eps"],
                              weight_decay=h["weight_decay"], momentum_decay=h["momentum_decay"],
                              decoupled_weight_decay=bool(h["decoupled_weight_decay"]))
 
 
 def _radam(params, h):
-    return torch.optim.RAdam(params, lr=h["lr"], betas=_betas(h), eps=h["eps"],
+    return torch.optim.RAdam(params, lr=h["lr"], betas=betas(h), eps=h["eps"],
                              weight_decay=h["weight_decay"],
                              decoupled_weight_decay=bool(h["decoupled_weight_decay"]))
 
 
 def _adamax(params, h):
-    return torch.optim.Adamax(params, lr=h["lr"], betas=_betas(h), eps=h["eps"],
+    return torch.optim.Adamax(params, lr=h["lr"], betas=betas(h), eps=h["eps"],
                               weight_decay=h["weight_decay"])
 
 
@@ -181,8 +181,7 @@ ENTRIES = (
         paper="Adam: A Method for Stochastic Optimization",
         authors="Kingma & Ba",
         year=2015,
-        reference="torch.optim.Adam",
-        make_reference=_adam,
+        references=(Reference("torch.optim.Adam", _adam),),
         settings=_ADAM_SETTINGS,
         notes="eps is added to sqrt(v) / sqrt(1 - beta2^t) (torch's form); the paper's "
               "efficient form adds it to sqrt(v) and folds sqrt(1 - beta2^t) into the step size.",
@@ -193,8 +192,7 @@ ENTRIES = (
         paper="On the Convergence of Adam and Beyond",
         authors="Reddi, Kale & Kumar",
         year=2018,
-        reference="torch.optim.Adam(amsgrad=True)",
-        make_reference=_amsgrad,
+        references=(Reference("torch.optim.Adam(amsgrad=True)", _amsgrad),),
         settings=_ADAM_SETTINGS,
         reference_overrides=("amsgrad",),
         notes="As torch: the maximum is taken over the raw v, and m and the maximum are bias "
@@ -206,8 +204,7 @@ ENTRIES = (
         paper="Decoupled Weight Decay Regularization",
         authors="Loshchilov & Hutter",
         year=2019,
-        reference="torch.optim.AdamW",
-        make_reference=_adamw,
+        references=(Reference("torch.optim.AdamW", _adamw),),
         settings=(
             {},
             {"lr": 0.01, "beta1": 0.8, "beta2": 0.99, "weight_decay": 0.1},
@@ -222,8 +219,7 @@ ENTRIES = (
         paper="Incorporating Nesterov Momentum into Adam",
         authors="Dozat",
         year=2016,
-        reference="torch.optim.NAdam",
-        make_reference=_nadam,
+        references=(Reference("torch.optim.NAdam", _nadam),),
         settings=(
             {},
             {"lr": 0.01, "beta1": 0.8, "beta2": 0.99, "weight_decay": 0.01,
@@ -239,8 +235,7 @@ ENTRIES = (
         paper="On the Variance of the Adaptive Learning Rate and Beyond",
         authors="Liu et al.",
         year=2020,
-        reference="torch.optim.RAdam",
-        make_reference=_radam,
+        references=(Reference("torch.optim.RAdam", _radam),),
         settings=(
             {},
             {"lr": 0.01, "beta1": 0.8, "beta2": 0.99, "weight_decay": 0.01},
@@ -256,8 +251,7 @@ ENTRIES = (
         paper="Adam: A Method for Stochastic Optimization",
         authors="Kingma & Ba",
         year=2015,
-        reference="torch.optim.Adamax",
-        make_reference=_adamax,
+        references=(Reference("torch.optim.Adamax", _adamax),),
         settings=_ADAM_SETTINGS,
         notes="As torch, eps is added to |d| inside the maximum (the paper has no eps).",
     ),

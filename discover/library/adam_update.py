@@ -12,7 +12,7 @@ C-AdamW (``discover.references.elementwise.CautiousAdamW``), which no package ha
 
 from __future__ import annotations
 
-from .base import Entry, po_class as _po, betas as _betas
+from .base import Entry, Reference, betas, po_class
 
 __all__ = ["ENTRIES"]
 
@@ -154,41 +154,41 @@ def dualadam(w, g, m, v, t, lr=0.001, beta1=0.9, beta2=0.999, switch_rate=0.01, 
 
 
 def _grams(params, h):
-    return _po("Grams")(params, lr=h["lr"], betas=_betas(h), eps=h["eps"],
-                        weight_decay=h["weight_decay"])
+    return po_class("Grams")(params, lr=h["lr"], betas=betas(h), eps=h["eps"],
+                             weight_decay=h["weight_decay"])
 
 
 def _adopt(params, h):
-    return _po("ADOPT")(params, lr=h["lr"], betas=_betas(h), eps=h["eps"],
-                        weight_decay=h["weight_decay"],
-                        weight_decouple=bool(h["weight_decouple"]))
+    return po_class("ADOPT")(params, lr=h["lr"], betas=betas(h), eps=h["eps"],
+                             weight_decay=h["weight_decay"],
+                             weight_decouple=bool(h["weight_decouple"]))
 
 
 def _cautious_adopt(params, h):
-    return _po("ADOPT")(params, lr=h["lr"], betas=_betas(h), eps=h["eps"],
-                        weight_decay=h["weight_decay"], cautious=True)
+    return po_class("ADOPT")(params, lr=h["lr"], betas=betas(h), eps=h["eps"],
+                             weight_decay=h["weight_decay"], cautious=True)
 
 
 def _cautious_adamw(params, h):
     from discover.references.elementwise import CautiousAdamW  # noqa: PLC0415
 
-    return CautiousAdamW(params, lr=h["lr"], betas=_betas(h), eps=h["eps"],
+    return CautiousAdamW(params, lr=h["lr"], betas=betas(h), eps=h["eps"],
                          weight_decay=h["weight_decay"])
 
 
 def _laprop(params, h):
-    return _po("LaProp")(params, lr=h["lr"], betas=_betas(h), eps=h["eps"],
-                         weight_decay=h["weight_decay"], foreach=False)
+    return po_class("LaProp")(params, lr=h["lr"], betas=betas(h), eps=h["eps"],
+                              weight_decay=h["weight_decay"], foreach=False)
 
 
 def _exadam(params, h):
-    return _po("EXAdam")(params, lr=h["lr"], betas=_betas(h), eps=h["eps"],
-                         weight_decay=h["weight_decay"])
+    return po_class("EXAdam")(params, lr=h["lr"], betas=betas(h), eps=h["eps"],
+                              weight_decay=h["weight_decay"])
 
 
 def _dualadam(params, h):
-    return _po("DualAdam")(params, lr=h["lr"], betas=_betas(h), switch_rate=h["switch_rate"],
-                           eps=h["eps"], weight_decay=h["weight_decay"])
+    return po_class("DualAdam")(params, lr=h["lr"], betas=betas(h), switch_rate=h["switch_rate"],
+                                eps=h["eps"], weight_decay=h["weight_decay"])
 
 
 _ADAM_LIKE = (
@@ -200,70 +200,107 @@ _CAUTIOUS = "Cautious Optimizers: Improving Training with One Line of Code"
 _CAUTIOUS_AUTHORS = "Liang, Chen, Liu & Liu"
 
 ENTRIES = (
-    Entry(name="grams", source=GRAMS,
-          paper="Grams: Gradient Descent with Adaptive Momentum Scaling",
-          authors="Cao, Li & Song", year=2024, reference="pytorch_optimizer.Grams",
-          make_reference=_grams, requires="pytorch-optimizer",
-          settings=({}, {"lr": 0.01, "beta1": 0.8, "beta2": 0.99, "weight_decay": 0.1},
-                    {"lr": 0.003, "beta1": 0.95, "beta2": 0.9, "eps": 1e-10}),
-          notes="Decoupled weight decay. (pytorch_optimizer's weight_decouple=False adds the "
-                "decay to the gradient after the update is computed, i.e. not at all.)"),
-    Entry(name="adopt", source=ADOPT, paper=_ADOPT, authors="Taniguchi et al.", year=2024,
-          reference="pytorch_optimizer.ADOPT", make_reference=_adopt,
-          requires="pytorch-optimizer",
-          settings=({}, {"lr": 0.01, "beta1": 0.8, "beta2": 0.99, "weight_decay": 0.01},
-                    {"lr": 0.003, "beta2": 0.999, "eps": 1e-3, "weight_decay": 0.1,
-                     "weight_decouple": 1.0}),
-          notes="As the official code: the clip is t^(1/4), the denominator max(sqrt(v), "
-                "eps), and the weights still decay at t = 1 (decoupled) although no step is "
-                "taken."),
-    Entry(name="cautious_adopt", source=CAUTIOUS_ADOPT, paper=_CAUTIOUS,
-          authors=_CAUTIOUS_AUTHORS, year=2024, reference="pytorch_optimizer.ADOPT(cautious=True)",
-          make_reference=_cautious_adopt, requires="pytorch-optimizer",
-          settings=({}, {"lr": 0.01, "beta1": 0.8, "beta2": 0.99, "weight_decay": 0.01},
-                    {"lr": 0.003, "beta2": 0.999, "eps": 1e-3}),
-          notes="The mask compares the momentum with the normalised gradient n, as "
-                "pytorch_optimizer does; rescaled by numel / (count + 1). L2 weight decay."),
-    Entry(name="cautious_adamw", source=CAUTIOUS_ADAMW, paper=_CAUTIOUS,
-          authors=_CAUTIOUS_AUTHORS, year=2024,
-          reference="discover.references.elementwise.CautiousAdamW",
-          make_reference=_cautious_adamw,
-          settings=({}, {"lr": 0.01, "beta1": 0.8, "beta2": 0.99, "weight_decay": 0.1},
-                    {"lr": 0.003, "beta1": 0.95, "beta2": 0.9, "eps": 1e-12,
-                     "weight_decay": 0.0}),
-          notes="torch.optim.AdamW's form (eps added to the bias-corrected sqrt(v)) with the "
-                "paper's one-line mask, rescaled by numel / (count + 1) as the official code "
-                "and pytorch_optimizer's apply_cautious do; the decay is outside the mask. No "
-                "package has C-AdamW (pytorch_optimizer has the cautious option only on other "
-                "classes)."),
-    Entry(name="laprop", source=LAPROP,
-          paper="LaProp: Separating Momentum and Adaptivity in Adam",
-          authors="Ziyin, Wang & Ueda", year=2020,
-          reference="pytorch_optimizer.LaProp(foreach=False)", make_reference=_laprop,
-          requires="pytorch-optimizer",
-          settings=({}, {"lr": 0.004, "beta1": 0.8, "beta2": 0.99, "weight_decay": 0.1},
-                    {"lr": 0.001, "beta1": 0.95, "beta2": 0.9, "eps": 1e-8}),
-          reference_overrides=("foreach",),
-          notes="The learning rate sits inside the momentum (the paper's form), and m is "
-                "bias-corrected by 1 - beta1^t. pytorch_optimizer's foreach path rounds the "
-                "per-tensor bias corrections to float32, so it is verified on the per-parameter "
-                "path (foreach=False). sqrt(v + 1e-15) as pytorch_optimizer. The centered "
-                "option is not part of the program. Decoupled weight decay after the step."),
-    Entry(name="exadam", source=EXADAM, paper="EXAdam: The Power of Adaptive Cross-Moments",
-          authors="Adly", year=2024, reference="pytorch_optimizer.EXAdam",
-          make_reference=_exadam, requires="pytorch-optimizer",
-          settings=({}, *_ADAM_LIKE),
-          notes="pytorch_optimizer's form; any step-size schedule of the paper is not part of "
-                "the program (not checked against the paper text). Decoupled weight decay."),
-    Entry(name="dualadam", source=DUALADAM,
-          paper="Combining Adam and its Inverse Counterpart to Enhance Generalization of Deep "
-                "Learning Optimizers",
-          authors="arXiv:2603.07122 (LongJin-lab)", year=2026,
-          reference="pytorch_optimizer.DualAdam", make_reference=_dualadam,
-          requires="pytorch-optimizer",
-          settings=({}, {"lr": 0.01, "beta1": 0.8, "beta2": 0.99, "switch_rate": 0.05,
-                         "weight_decay": 0.01},
-                    {"lr": 0.003, "beta2": 0.9, "switch_rate": 0.002, "eps": 1e-12}),
-          notes="pytorch_optimizer's form, not checked against the paper text; the author list "
-                "was not available here. L2 weight decay."),
+    Entry(
+        name="grams",
+        source=GRAMS,
+        paper="Grams: Gradient Descent with Adaptive Momentum Scaling",
+        authors="Cao, Li & Song",
+        year=2024,
+        references=(Reference("pytorch_optimizer.Grams", _grams, requires="pytorch-optimizer"),),
+        settings=({}, {"lr": 0.01, "beta1": 0.8, "beta2": 0.99, "weight_decay": 0.1},
+                  {"lr": 0.003, "beta1": 0.95, "beta2": 0.9, "eps": 1e-10}),
+        notes="Decoupled weight decay. (pytorch_optimizer's weight_decouple=False adds the "
+              "decay to the gradient after the update is computed, i.e. not at all.)",
+    ),
+    Entry(
+        name="adopt",
+        source=ADOPT,
+        paper=_ADOPT,
+        authors="Taniguchi et al.",
+        year=2024,
+        references=(Reference("pytorch_optimizer.ADOPT", _adopt, requires="pytorch-optimizer"),),
+        settings=({}, {"lr": 0.01, "beta1": 0.8, "beta2": 0.99, "weight_decay": 0.01},
+                  {"lr": 0.003, "beta2": 0.999, "eps": 1e-3, "weight_decay": 0.1,
+                   "weight_decouple": 1.0}),
+        notes="As the official code: the clip is t^(1/4), the denominator max(sqrt(v), "
+              "eps), and the weights still decay at t = 1 (decoupled) although no step is "
+              "taken.",
+    ),
+    Entry(
+        name="cautious_adopt",
+        source=CAUTIOUS_ADOPT,
+        paper=_CAUTIOUS,
+        authors=_CAUTIOUS_AUTHORS,
+        year=2024,
+        references=(
+            Reference("pytorch_optimizer.ADOPT(cautious=True)", _cautious_adopt,
+                      requires="pytorch-optimizer"),
+        ),
+        settings=({}, {"lr": 0.01, "beta1": 0.8, "beta2": 0.99, "weight_decay": 0.01},
+                  {"lr": 0.003, "beta2": 0.999, "eps": 1e-3}),
+        notes="The mask compares the momentum with the normalised gradient n, as "
+              "pytorch_optimizer does; rescaled by numel / (count + 1). L2 weight decay.",
+    ),
+    Entry(
+        name="cautious_adamw",
+        source=CAUTIOUS_ADAMW,
+        paper=_CAUTIOUS,
+        authors=_CAUTIOUS_AUTHORS,
+        year=2024,
+        references=(Reference("discover.references.elementwise.CautiousAdamW", _cautious_adamw),),
+        settings=({}, {"lr": 0.01, "beta1": 0.8, "beta2": 0.99, "weight_decay": 0.1},
+                  {"lr": 0.003, "beta1": 0.95, "beta2": 0.9, "eps": 1e-12,
+                   "weight_decay": 0.0}),
+        notes="torch.optim.AdamW's form (eps added to the bias-corrected sqrt(v)) with the "
+              "paper's one-line mask, rescaled by numel / (count + 1) as the official code "
+              "and pytorch_optimizer's apply_cautious do; the decay is outside the mask. No "
+              "package has C-AdamW (pytorch_optimizer has the cautious option only on other "
+              "classes).",
+    ),
+    Entry(
+        name="laprop",
+        source=LAPROP,
+        paper="LaProp: Separating Momentum and Adaptivity in Adam",
+        authors="Ziyin, Wang & Ueda",
+        year=2020,
+        references=(
+            Reference("pytorch_optimizer.LaProp(foreach=False)", _laprop,
+                      requires="pytorch-optimizer"),
+        ),
+        settings=({}, {"lr": 0.004, "beta1": 0.8, "beta2": 0.99, "weight_decay": 0.1},
+                  {"lr": 0.001, "beta1": 0.95, "beta2": 0.9, "eps": 1e-8}),
+        reference_overrides=("foreach",),
+        notes="The learning rate sits inside the momentum (the paper's form), and m is "
+              "bias-corrected by 1 - beta1^t. pytorch_optimizer's foreach path rounds the "
+              "per-tensor bias corrections to float32, so it is verified on the per-parameter "
+              "path (foreach=False). sqrt(v + 1e-15) as pytorch_optimizer. The centered "
+              "option is not part of the program. Decoupled weight decay after the step.",
+    ),
+    Entry(
+        name="exadam",
+        source=EXADAM,
+        paper="EXAdam: The Power of Adaptive Cross-Moments",
+        authors="Adly",
+        year=2024,
+        references=(Reference("pytorch_optimizer.EXAdam", _exadam, requires="pytorch-optimizer"),),
+        settings=({}, *_ADAM_LIKE),
+        notes="pytorch_optimizer's form; any step-size schedule of the paper is not part of "
+              "the program (not checked against the paper text). Decoupled weight decay.",
+    ),
+    Entry(
+        name="dualadam",
+        source=DUALADAM,
+        paper="Combining Adam and its Inverse Counterpart to Enhance Generalization of Deep "
+              "Learning Optimizers",
+        authors="arXiv:2603.07122 (LongJin-lab)",
+        year=2026,
+        references=(
+            Reference("pytorch_optimizer.DualAdam", _dualadam, requires="pytorch-optimizer"),
+        ),
+        settings=({}, {"lr": 0.01, "beta1": 0.8, "beta2": 0.99, "switch_rate": 0.05,
+                       "weight_decay": 0.01},
+                  {"lr": 0.003, "beta2": 0.9, "switch_rate": 0.002, "eps": 1e-12}),
+        notes="pytorch_optimizer's form, not checked against the paper text; the author list "
+              "was not available here. L2 weight decay.",
+    ),
 )

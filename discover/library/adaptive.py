@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import Entry
+from .base import Entry, Reference
 
 __all__ = ["ENTRIES"]
 
@@ -153,8 +153,7 @@ ENTRIES = (
         paper="Adaptive Subgradient Methods for Online Learning and Stochastic Optimization",
         authors="Duchi, Hazan & Singer",
         year=2011,
-        reference="torch.optim.Adagrad",
-        make_reference=_adagrad,
+        references=(Reference("torch.optim.Adagrad", _adagrad),),
         settings=(
             {},
             {"lr": 0.05, "lr_decay": 0.01, "weight_decay": 0.01},
@@ -168,8 +167,7 @@ ENTRIES = (
         paper="ADADELTA: An Adaptive Learning Rate Method",
         authors="Zeiler",
         year=2012,
-        reference="torch.optim.Adadelta",
-        make_reference=_adadelta,
+        references=(Reference("torch.optim.Adadelta", _adadelta),),
         settings=(
             {},
             {"lr": 0.5, "rho": 0.95, "weight_decay": 0.01},
@@ -184,8 +182,7 @@ ENTRIES = (
               "magnitude",
         authors="Tieleman & Hinton",
         year=2012,
-        reference="torch.optim.RMSprop",
-        make_reference=_rmsprop,
+        references=(Reference("torch.optim.RMSprop", _rmsprop),),
         settings=_RMSPROP_SETTINGS,
         notes="eps is added to sqrt(v) (torch's form); v starts at 0 with no bias correction.",
     ),
@@ -195,8 +192,7 @@ ENTRIES = (
         paper="Generating Sequences With Recurrent Neural Networks",
         authors="Graves",
         year=2013,
-        reference="torch.optim.RMSprop(centered=True)",
-        make_reference=_rmsprop_centered,
+        references=(Reference("torch.optim.RMSprop(centered=True)", _rmsprop_centered),),
         settings=_RMSPROP_SETTINGS,
         reference_overrides=("centered",),
         notes="Graves adds eps inside the square root and uses momentum; this is torch's form "
@@ -209,8 +205,7 @@ ENTRIES = (
               "magnitude",
         authors="Tieleman & Hinton",
         year=2012,
-        reference="torch.optim.RMSprop(momentum=0.9)",
-        make_reference=_rmsprop_momentum,
+        references=(Reference("torch.optim.RMSprop(momentum=0.9)", _rmsprop_momentum),),
         settings=(
             {},
             {"lr": 0.003, "alpha": 0.9, "weight_decay": 0.01, "momentum": 0.5},
@@ -225,8 +220,7 @@ ENTRIES = (
         paper="A Direct Adaptive Method for Faster Backpropagation Learning: The RPROP Algorithm",
         authors="Riedmiller & Braun",
         year=1993,
-        reference="torch.optim.Rprop",
-        make_reference=_rprop,
+        references=(Reference("torch.optim.Rprop", _rprop),),
         settings=(
             {},
             {"lr": 0.001, "etaminus": 0.3, "etaplus": 1.5},

@@ -105,8 +105,9 @@ ENTRIES = (
               "Parameters, Unbounded Gradients and Affine Variance",
         authors="Attia & Koren",
         year=2023,
-        reference="discover.references.step_size.AdaGradNorm (paper form)",
-        make_reference=_adagrad_norm,
+        references=(
+            Reference("discover.references.step_size.AdaGradNorm (paper form)", _adagrad_norm),
+        ),
         settings=({}, {"lr": 3.0, "b0": 1.0}, {"lr": 0.5, "b0": 10.0}),
         notes="The step size includes the current gradient (b_t^2 = b_0^2 + sum_{s<=t} "
               "||g_s||^2), as in the analysed algorithm; the norm is over all tensors of the "
@@ -118,8 +119,7 @@ ENTRIES = (
         paper="Adaptive Federated Learning with Auto-Tuned Clients",
         authors="Kim et al.",
         year=2024,
-        reference="discover.references.step_size.DeltaSGD (paper form)",
-        make_reference=_delta_sgd,
+        references=(Reference("discover.references.step_size.DeltaSGD (paper form)", _delta_sgd),),
         settings=(
             {},
             {"lr": 0.05, "gamma": 1.0, "delta": 1.0, "theta0": 1e30, "eps": 1e-4},
@@ -143,20 +143,19 @@ ENTRIES = (
         paper="Adaptive Gradient Descent without Descent",
         authors="Malitsky & Mishchenko",
         year=2020,
-        reference="discover.references.step_size.AdaptiveSGD64 (the package's algorithm in "
-                  "float64)",
-        make_reference=_adaptive_sgd,
-        settings=(
-            {},
-            {"lr": 0.05, "amplifier": 0.1, "weight_decay": 0.01},
-            {"lr": 0.003, "dampening": 2.0, "eps": 1e-6},
-        ),
-        extra_references=(
+        references=(
+            Reference("discover.references.step_size.AdaptiveSGD64 (the package's algorithm in "
+                      "float64)", _adaptive_sgd),
             Reference("pytorch_optimizer.ASGD", _adaptive_sgd_po, "pytorch-optimizer",
                       tolerance=1e-4,
                       tolerance_note="the package sums the global norms in float32, and their "
                                      "step-to-step differences set the step size (measured "
                                      "3.7e-5 over 200 steps)"),
+        ),
+        settings=(
+            {},
+            {"lr": 0.05, "amplifier": 0.1, "weight_decay": 0.01},
+            {"lr": 0.003, "dampening": 2.0, "eps": 1e-6},
         ),
         notes="pytorch_optimizer.ASGD (not torch.optim.ASGD, averaged SGD; see asgd). It "
               "departs from Malitsky & Mishchenko: differences of norms replace norms of "

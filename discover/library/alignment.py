@@ -15,7 +15,7 @@ References: ``pytorch_optimizer.TAM`` and ``pytorch_optimizer.AdaTAM``.
 
 from __future__ import annotations
 
-from .base import Entry, po_class as _po
+from .base import Entry, Reference, po_class
 
 __all__ = ["ENTRIES"]
 
@@ -62,14 +62,14 @@ def adatam(w, g, s, m, v, lr=0.001, beta1=0.9, beta2=0.999, decay_rate=0.9, eps=
 
 
 def _tam(params, h):
-    return _po("TAM")(params, lr=h["lr"], momentum=h["momentum"], decay_rate=h["decay_rate"],
-                      eps=h["eps"], weight_decay=h["weight_decay"])
+    return po_class("TAM")(params, lr=h["lr"], momentum=h["momentum"], decay_rate=h["decay_rate"],
+                           eps=h["eps"], weight_decay=h["weight_decay"])
 
 
 def _adatam(params, h):
-    return _po("AdaTAM")(params, lr=h["lr"], betas=(h["beta1"], h["beta2"]),
-                         decay_rate=h["decay_rate"], eps=h["eps"],
-                         weight_decay=h["weight_decay"])
+    return po_class("AdaTAM")(params, lr=h["lr"], betas=(h["beta1"], h["beta2"]),
+                              decay_rate=h["decay_rate"], eps=h["eps"],
+                              weight_decay=h["weight_decay"])
 
 
 _NOTES = ("The alignment is pytorch_optimizer's: the elementwise product of the dim-0 "
@@ -77,17 +77,29 @@ _NOTES = ("The alignment is pytorch_optimizer's: the elementwise product of the 
           "1-D and 2-D parameters only (see the module docstring). Decoupled weight decay.")
 
 ENTRIES = (
-    Entry(name="tam", source=TAM, paper="Torque-Aware Momentum", authors="Malviya et al.",
-          year=2024, reference="pytorch_optimizer.TAM", make_reference=_tam,
-          requires="pytorch-optimizer", max_ndim=2,
-          settings=({}, {"lr": 0.01, "momentum": 0.8, "decay_rate": 0.5, "weight_decay": 0.01},
-                    {"lr": 0.003, "momentum": 0.95, "decay_rate": 0.99, "eps": 1e-4}),
-          notes=_NOTES + " The momentum starts at the first gradient."),
-    Entry(name="adatam", source=ADATAM, paper="Torque-Aware Momentum", authors="Malviya et al.",
-          year=2024, reference="pytorch_optimizer.AdaTAM", make_reference=_adatam,
-          requires="pytorch-optimizer", max_ndim=2,
-          settings=({}, {"lr": 0.01, "beta1": 0.8, "beta2": 0.99, "decay_rate": 0.5,
-                         "weight_decay": 0.01},
-                    {"lr": 0.003, "beta2": 0.9, "decay_rate": 0.99, "eps": 1e-4}),
-          notes=_NOTES),
+    Entry(
+        name="tam",
+        source=TAM,
+        paper="Torque-Aware Momentum",
+        authors="Malviya et al.",
+        year=2024,
+        references=(Reference("pytorch_optimizer.TAM", _tam, requires="pytorch-optimizer"),),
+        max_ndim=2,
+        settings=({}, {"lr": 0.01, "momentum": 0.8, "decay_rate": 0.5, "weight_decay": 0.01},
+                  {"lr": 0.003, "momentum": 0.95, "decay_rate": 0.99, "eps": 1e-4}),
+        notes=_NOTES + " The momentum starts at the first gradient.",
+    ),
+    Entry(
+        name="adatam",
+        source=ADATAM,
+        paper="Torque-Aware Momentum",
+        authors="Malviya et al.",
+        year=2024,
+        references=(Reference("pytorch_optimizer.AdaTAM", _adatam, requires="pytorch-optimizer"),),
+        max_ndim=2,
+        settings=({}, {"lr": 0.01, "beta1": 0.8, "beta2": 0.99, "decay_rate": 0.5,
+                       "weight_decay": 0.01},
+                  {"lr": 0.003, "beta2": 0.9, "decay_rate": 0.99, "eps": 1e-4}),
+        notes=_NOTES,
+    ),
 )

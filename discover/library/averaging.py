@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import Entry
+from .base import Entry, Reference
 
 __all__ = ["ENTRIES"]
 
@@ -40,8 +40,7 @@ ENTRIES = (
         paper="Acceleration of Stochastic Approximation by Averaging",
         authors="Polyak & Juditsky",
         year=1992,
-        reference="torch.optim.ASGD",
-        make_reference=_asgd,
+        references=(Reference("torch.optim.ASGD", _asgd),),
         settings=(
             {},
             {"lr": 0.05, "lambd": 0.01, "alpha": 0.5, "t0": 20.0},

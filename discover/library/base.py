@@ -70,34 +70,34 @@ class Entry:
     #: e.g. ``"Kingma & Ba"``
     authors: str
     year: int
-    #: the primary reference, human-readable, e.g. ``"torch.optim.Adam(amsgrad=True)"``
-    reference: str
-    make_reference: MakeReference
-    #: pip package the primary reference needs, e.g. ``"pytorch-optimizer"``; None for torch
-    requires: str | None = None
+    #: the implementations the program is verified against, the primary one first (its label,
+    #: e.g. ``"torch.optim.Adam(amsgrad=True)"``, is the one ``discover list`` shows); each
+    #: carries its own package requirement and tolerance
+    references: tuple[Reference, ...]
     #: hyperparameter overrides to verify; ``{}`` (the defaults) first
     settings: tuple[dict, ...] = ({},)
-    #: largest accepted relative difference against the primary reference
-    tolerance: float = 1e-10
-    tolerance_note: str = ""
     #: parameters with fewer dimensions are not verified (Muon: 2)
     min_ndim: int = 1
     #: parameters with more dimensions are not verified (torch.optim.Muon: 2); None: no limit
     max_ndim: int | None = None
     #: where the program (or its reference) departs from the paper
     notes: str = ""
-    #: further references checked by verify, each with its own tolerance
-    extra_references: tuple[Reference, ...] = ()
     #: reference constructor arguments this entry deliberately sets away from their defaults
     #: (e.g. ``("amsgrad",)``); every other default of the reference must equal the program's
     reference_overrides: tuple[str, ...] = ()
     #: ``(program state, reference state key)`` pairs verify also compares: state that never
     #: feeds back into the weights (ASGD's average) is otherwise unchecked
     compare_state: tuple[tuple[str, str], ...] = ()
+    #: the family module the entry is registered from, relative to ``discover.library``
+    #: (``"elementwise.sign"``); :data:`discover.library.REGISTRY` fills it in
+    family: str = ""
 
     def __post_init__(self):
         if not _NAME.match(self.name):
             raise ValueError(f"library entry {self.name!r}: names are lower-case snake_case")
+        if not self.references or not all(isinstance(r, Reference) for r in self.references):
+            raise ValueError(f"library entry {self.name!r}: references must be a non-empty "
+                             "tuple of Reference, the primary one first")
         program = self.program  # parse now: a broken entry fails at import, naming itself
         if program.name != self.name:
             raise ValueError(f"library entry {self.name!r}: the program is called "
@@ -130,11 +130,16 @@ class Entry:
         return ndim >= self.min_ndim and (self.max_ndim is None or ndim <= self.max_ndim)
 
     @property
-    def references(self) -> tuple[Reference, ...]:
-        """The primary reference followed by the extra ones."""
-        primary = Reference(self.reference, self.make_reference, self.requires, self.tolerance,
-                            self.tolerance_note)
-        return (primary, *self.extra_references)
+    def primary(self) -> Reference:
+        """The primary reference: the first of :attr:`references`."""
+        return self.references[0]
+
+    @property
+    def path(self) -> str:
+        """The file the entry is written in, e.g. ``discover/library/elementwise/sign.py``."""
+        if not self.family:
+            return ""
+        return "discover/library/" + self.family.replace(".", "/") + ".py"
 
 
 def po_class(name: str):

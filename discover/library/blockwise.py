@@ -8,7 +8,7 @@ layers by their names, which a program cannot see).
 
 from __future__ import annotations
 
-from .base import Entry
+from .base import Entry, Reference
 
 __all__ = ["ENTRIES"]
 
@@ -104,35 +104,53 @@ _BCOS_NOTES = ("As the package: decoupled weight decay (0.1 by default), the mov
                "package's None.")
 
 
-def _bcos_entry(name, source, mode, extra_setting):
-    return Entry(
-        name=name,
-        source=source,
+ENTRIES = (
+    Entry(
+        name="bcos",
+        source=BCOS,
         paper=_BCOS_PAPER,
         authors="Jiang et al.",
         year=2025,
-        reference=f"pytorch_optimizer.BCOS(mode='{mode}')",
-        make_reference=_bcos(mode),
-        requires="pytorch-optimizer",
-        settings=({}, {"lr": 0.01, "beta": 0.8, "weight_decay": 0.01}, extra_setting),
+        references=(Reference("pytorch_optimizer.BCOS(mode='c')", _bcos("c"),
+                              requires="pytorch-optimizer"),),
+        settings=({}, {"lr": 0.01, "beta": 0.8, "weight_decay": 0.01},
+                  {"simple_cond": 1.0, "beta2": 0.95, "lr": 0.005, "eps": 1e-8}),
         notes=_BCOS_NOTES,
-    )
-
-
-ENTRIES = (
-    _bcos_entry("bcos", BCOS, "c", {"simple_cond": 1.0, "beta2": 0.95, "lr": 0.005,
-                                    "eps": 1e-8}),
-    _bcos_entry("bcos_m", BCOS_M, "m", {"beta2": 0.99, "lr": 0.005, "weight_decay": 0.0}),
-    _bcos_entry("bcos_g", BCOS_G, "g", {"beta2": 0.99, "lr": 0.005, "weight_decay": 0.0}),
+    ),
+    Entry(
+        name="bcos_m",
+        source=BCOS_M,
+        paper=_BCOS_PAPER,
+        authors="Jiang et al.",
+        year=2025,
+        references=(Reference("pytorch_optimizer.BCOS(mode='m')", _bcos("m"),
+                              requires="pytorch-optimizer"),),
+        settings=({}, {"lr": 0.01, "beta": 0.8, "weight_decay": 0.01},
+                  {"beta2": 0.99, "lr": 0.005, "weight_decay": 0.0}),
+        notes=_BCOS_NOTES,
+    ),
+    Entry(
+        name="bcos_g",
+        source=BCOS_G,
+        paper=_BCOS_PAPER,
+        authors="Jiang et al.",
+        year=2025,
+        references=(Reference("pytorch_optimizer.BCOS(mode='g')", _bcos("g"),
+                              requires="pytorch-optimizer"),),
+        settings=({}, {"lr": 0.01, "beta": 0.8, "weight_decay": 0.01},
+                  {"beta2": 0.99, "lr": 0.005, "weight_decay": 0.0}),
+        notes=_BCOS_NOTES,
+    ),
     Entry(
         name="adam_mini",
         source=ADAM_MINI,
         paper="Adam-mini: Use Fewer Learning Rates To Gain More",
         authors="Zhang et al.",
         year=2025,
-        reference="discover.references.reductions.AdamMiniPaper (paper form, one block per "
-                  "tensor)",
-        make_reference=_adam_mini,
+        references=(
+            Reference("discover.references.reductions.AdamMiniPaper (paper form, one block per "
+                      "tensor)", _adam_mini),
+        ),
         settings=(
             {},
             {"lr": 0.01, "beta1": 0.8, "beta2": 0.99},

@@ -13,7 +13,7 @@ gradients are tiny); the AdaBound/AMSBound programs keep it, so they differ from
 
 from __future__ import annotations
 
-from .base import Entry
+from .base import Entry, Reference
 
 __all__ = ["ENTRIES"]
 
@@ -125,9 +125,10 @@ ENTRIES = (
         paper="Adaptive Gradient Methods with Dynamic Bound of Learning Rate",
         authors="Luo, Xiong, Liu & Sun",
         year=2019,
-        reference="pytorch_optimizer.AdaBound(weight_decouple=False)",
-        make_reference=_adabound,
-        requires="pytorch-optimizer",
+        references=(
+            Reference("pytorch_optimizer.AdaBound(weight_decouple=False)", _adabound,
+                      requires="pytorch-optimizer"),
+        ),
         settings=_BOUND_SETTINGS,
         reference_overrides=("weight_decouple",),
         notes=_BOUND_NOTES,
@@ -138,9 +139,10 @@ ENTRIES = (
         paper="Adaptive Gradient Methods with Dynamic Bound of Learning Rate",
         authors="Luo, Xiong, Liu & Sun",
         year=2019,
-        reference="pytorch_optimizer.AdaBound(ams_bound=True, weight_decouple=False)",
-        make_reference=_amsbound,
-        requires="pytorch-optimizer",
+        references=(
+            Reference("pytorch_optimizer.AdaBound(ams_bound=True, weight_decouple=False)",
+                      _amsbound, requires="pytorch-optimizer"),
+        ),
         settings=_BOUND_SETTINGS,
         reference_overrides=("weight_decouple", "ams_bound"),
         notes=_BOUND_NOTES,
@@ -151,9 +153,10 @@ ENTRIES = (
         paper="An Adaptive and Momental Bound Method for Stochastic Learning",
         authors="Ding, Ren, Luo & Sun",
         year=2019,
-        reference="pytorch_optimizer.AdaMod(betas=(0.9, 0.999, 0.9999))",
-        make_reference=_adamod,
-        requires="pytorch-optimizer",
+        references=(
+            Reference("pytorch_optimizer.AdaMod(betas=(0.9, 0.999, 0.9999))", _adamod,
+                      requires="pytorch-optimizer"),
+        ),
         settings=(
             {},
             {"lr": 0.01, "beta1": 0.8, "beta2": 0.99, "beta3": 0.999, "weight_decay": 0.01},

@@ -6,7 +6,7 @@ norm, an RMS, a global norm during a warm-up -- before or inside an Adam/SGD ste
 
 from __future__ import annotations
 
-from .base import Entry, Reference
+from .base import Entry, Reference, betas
 
 __all__ = ["ENTRIES"]
 
@@ -105,19 +105,16 @@ def adamw_component_clip(w, g, m, v, t, lr=0.001, beta1=0.9, beta2=0.999, eps=1e
 '''
 
 
-def _betas(h, suffix=""):
-    return (h["beta1" + suffix], h["beta2" + suffix])
-
 
 def _stable_adamw(params, h):
     from pytorch_optimizer import StableAdamW  # noqa: PLC0415 - optional dependency
 
-    return StableAdamW(params, lr=h["lr"], betas=_betas(h), weight_decay=h["weight_decay"],
+    return StableAdamW(params, lr=h["lr"], betas=betas(h), weight_decay=h["weight_decay"],
                        weight_decouple=bool(h["weight_decouple"]), eps=h["eps"])
 
 
 def _adagc_kwargs(h):
-    return dict(lr=h["lr"], betas=_betas(h), beta=h["beta"], lambda_abs=h["lambda_abs"],
+    return dict(lr=h["lr"], betas=betas(h), beta=h["beta"], lambda_abs=h["lambda_abs"],
                 lambda_rel=h["lambda_rel"], warmup_steps=int(h["warmup_steps"]),
                 weight_decay=h["weight_decay"], eps=h["eps"])
 
@@ -145,11 +142,10 @@ def _sgd_agc(params, h):
 def _adamw_component_clip(params, h):
     from discover.references.reductions import ComponentClip  # noqa: PLC0415
 
-    return ComponentClip(params, lr=h["lr"], betas=_betas(h), eps=h["eps"],
+    return ComponentClip(params, lr=h["lr"], betas=betas(h), eps=h["eps"],
                          weight_decay=h["weight_decay"], max_norm=h["max_norm"])
 
 
-_PO = "pytorch-optimizer"
 
 _ADAM_SETTINGS = (
     {},
@@ -164,9 +160,7 @@ ENTRIES = (
         paper="Stable and low-precision training for large-scale vision-language models",
         authors="Wortsman et al.",
         year=2023,
-        reference="pytorch_optimizer.StableAdamW",
-        make_reference=_stable_adamw,
-        requires=_PO,
+        references=(Reference("pytorch_optimizer.StableAdamW", _stable_adamw, requires="pytorch-optimizer"),),
         settings=(*_ADAM_SETTINGS[:2],
                   {"lr": 0.003, "beta2": 0.9, "eps": 1e-6, "weight_decay": 0.05,
                    "weight_decouple": 0.0}),
@@ -181,18 +175,17 @@ ENTRIES = (
         paper="AdaGC: Improving Training Stability for Large Language Model Pretraining",
         authors="Wang et al.",
         year=2025,
-        reference="discover.references.reductions.AdaGCPaper (paper form)",
-        make_reference=_adagc,
+        references=(
+            Reference("discover.references.reductions.AdaGCPaper (paper form)", _adagc),
+            Reference("pytorch_optimizer.AdaGC", _adagc_po, "pytorch-optimizer", tolerance=1e-6,
+                      tolerance_note="the package computes the warm-up's global gradient "
+                                     "norm in float32 (get_global_gradient_norm), so the "
+                                     "clipping factor carries float32 rounding"),
+        ),
         settings=(
             {},
             {"warmup_steps": 20.0, "lr": 0.01, "lambda_rel": 1.01, "beta": 0.9},
             {"warmup_steps": 1.0, "lambda_abs": 0.5, "weight_decay": 0.0, "beta2": 0.99},
-        ),
-        extra_references=(
-            Reference("pytorch_optimizer.AdaGC", _adagc_po, _PO, tolerance=1e-6,
-                      tolerance_note="the package computes the warm-up's global gradient "
-                                     "norm in float32 (get_global_gradient_norm), so the "
-                                     "clipping factor carries float32 rounding"),
         ),
         notes="Global clipping during the warm-up, then per-tensor clipping relative to an "
               "EMA of the clipped norms, then AdamW with decoupled decay (the package's "
@@ -207,9 +200,7 @@ ENTRIES = (
         paper="High-Performance Large-Scale Image Recognition Without Normalization",
         authors="Brock et al.",
         year=2021,
-        reference="pytorch_optimizer.agc + torch.optim.SGD",
-        make_reference=_sgd_agc,
-        requires=_PO,
+        references=(Reference("pytorch_optimizer.agc + torch.optim.SGD", _sgd_agc, requires="pytorch-optimizer"),),
         settings=(
             {},
             {"lr": 0.1, "agc_clip_val": 0.05, "weight_decay": 0.001},
@@ -230,8 +221,10 @@ ENTRIES = (
               "Component-Wise Gradient Norm Clipping",
         authors="Yang & Ma",
         year=2022,
-        reference="torch.nn.utils.clip_grad_norm_ per tensor + torch.optim.AdamW",
-        make_reference=_adamw_component_clip,
+        references=(
+            Reference("torch.nn.utils.clip_grad_norm_ per tensor + torch.optim.AdamW",
+                      _adamw_component_clip),
+        ),
         settings=(
             {},
             {"max_norm": 0.5, "lr": 0.01, "weight_decay": 0.1},

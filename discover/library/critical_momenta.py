@@ -9,7 +9,7 @@ with ``where`` on scalar comparisons; the count of filled slots is ``min(t - 1, 
 
 from __future__ import annotations
 
-from .base import Entry
+from .base import Entry, Reference
 
 __all__ = ["ENTRIES"]
 
@@ -74,8 +74,7 @@ ENTRIES = (
         paper="Promoting Exploration in Memory-Augmented Adam using Critical Momenta",
         authors="Malviya et al.",
         year=2024,
-        reference="discover.references.critical_momenta.AdamCM",
-        make_reference=_adam_cm,
+        references=(Reference("discover.references.critical_momenta.AdamCM", _adam_cm),),
         settings=(
             {},
             {"lr": 0.01, "beta1": 0.8, "beta2": 0.99, "decay": 0.9, "weight_decay": 0.01},

@@ -150,9 +150,9 @@ ENTRIES = (
         paper="ADAHESSIAN: An Adaptive Second Order Optimizer for Machine Learning",
         authors="Yao, Gholami, Shen, Mustafa, Keutzer & Mahoney",
         year=2021,
-        reference="pytorch_optimizer.AdaHessian",
-        make_reference=_adahessian,
-        requires="pytorch-optimizer",
+        references=(
+            Reference("pytorch_optimizer.AdaHessian", _adahessian, requires="pytorch-optimizer"),
+        ),
         settings=(
             {},
             {"lr": 0.05, "beta1": 0.8, "beta2": 0.99, "weight_decay": 0.01},
@@ -169,8 +169,9 @@ ENTRIES = (
         paper="ADAHESSIAN: An Adaptive Second Order Optimizer for Machine Learning",
         authors="Yao, Gholami, Shen, Mustafa, Keutzer & Mahoney",
         year=2021,
-        reference="discover.references.curvature.AdaHessianSpatial",
-        make_reference=_adahessian_spatial,
+        references=(
+            Reference("discover.references.curvature.AdaHessianSpatial", _adahessian_spatial),
+        ),
         settings=(
             {},
             {"lr": 0.05, "beta1": 0.8, "beta2": 0.99, "weight_decay": 0.01},
@@ -188,16 +189,15 @@ ENTRIES = (
               "Pre-training",
         authors="Liu, Li, Hall, Liang & Ma",
         year=2023,
-        reference="discover.references.curvature.SophiaH",
-        make_reference=_sophia_h,
+        references=(
+            Reference("discover.references.curvature.SophiaH", _sophia_h),
+            Reference("pytorch_optimizer.SophiaH (paper parametrisation)", _sophia_h_po,
+                      requires="pytorch-optimizer"),
+        ),
         settings=(
             {},
             {"lr": 0.001, "beta1": 0.9, "rho": 0.04, "weight_decay": 0.1, "update_period": 1},
             {"lr": 0.0003, "beta2": 0.95, "eps": 1e-6, "update_period": 3},
-        ),
-        extra_references=(
-            Reference("pytorch_optimizer.SophiaH (paper parametrisation)", _sophia_h_po,
-                      requires="pytorch-optimizer"),
         ),
         reference_overrides=("lr", "eps"),
         notes="The paper's parametrisation; pytorch_optimizer.SophiaH computes "
@@ -215,8 +215,7 @@ ENTRIES = (
               "Information",
         authors="Jahani, Rusakov, Shi, Richtarik, Mahoney & Takac",
         year=2022,
-        reference="discover.references.curvature.OASIS",
-        make_reference=_oasis,
+        references=(Reference("discover.references.curvature.OASIS", _oasis),),
         settings=(
             {},
             {"lr": 0.1, "beta2": 0.95, "alpha": 0.003},

@@ -213,7 +213,6 @@ def _dadapt_lion(params, h):
                       weight_decay=h["weight_decay"], weight_decouple=bool(h["weight_decouple"]))
 
 
-_PO = "pytorch-optimizer"
 
 _DADAPT = "Learning-Rate-Free Learning by D-Adaptation"
 
@@ -224,17 +223,16 @@ ENTRIES = (
         paper=_DADAPT,
         authors="Defazio & Mishchenko",
         year=2023,
-        reference="discover.references.step_size.DAdaptSGD64 (float64 form)",
-        make_reference=_dadapt_sgd,
+        references=(
+            Reference("discover.references.step_size.DAdaptSGD64 (float64 form)", _dadapt_sgd),
+            Reference("pytorch_optimizer.DAdaptSGD", _dadapt_sgd_po, "pytorch-optimizer", tolerance=1e-6,
+                      tolerance_note="the package computes the first gradient norm, which "
+                                     "divides every step size, in float32"),
+        ),
         settings=(
             {},
             {"momentum": 0.5, "d0": 1e-3, "weight_decay": 0.01},
             {"momentum": 0.0, "growth_rate": 1.1, "d0": 0.01, "lr": 0.5},
-        ),
-        extra_references=(
-            Reference("pytorch_optimizer.DAdaptSGD", _dadapt_sgd_po, _PO, tolerance=1e-6,
-                      tolerance_note="the package computes the first gradient norm, which "
-                                     "divides every step size, in float32"),
         ),
         notes="The official algorithm (dual averaging with momentum as an interpolation "
               "towards x0 - s). L2 weight decay only (the package's default); the package's "
@@ -247,9 +245,7 @@ ENTRIES = (
         paper=_DADAPT,
         authors="Defazio & Mishchenko",
         year=2023,
-        reference="pytorch_optimizer.DAdaptAdam",
-        make_reference=_dadapt_adam,
-        requires=_PO,
+        references=(Reference("pytorch_optimizer.DAdaptAdam", _dadapt_adam, requires="pytorch-optimizer"),),
         settings=(
             {},
             {"d0": 1e-3, "weight_decay": 0.01, "beta1": 0.8, "growth_rate": 1.1},
@@ -265,9 +261,7 @@ ENTRIES = (
         paper=_DADAPT,
         authors="Defazio & Mishchenko",
         year=2023,
-        reference="pytorch_optimizer.DAdaptAdaGrad",
-        make_reference=_dadapt_adagrad,
-        requires=_PO,
+        references=(Reference("pytorch_optimizer.DAdaptAdaGrad", _dadapt_adagrad, requires="pytorch-optimizer"),),
         settings=(
             {},
             {"momentum": 0.5, "d0": 1e-3, "weight_decay": 0.01, "eps": 1e-8},
@@ -282,9 +276,7 @@ ENTRIES = (
         paper=_DADAPT,
         authors="Defazio & Mishchenko",
         year=2023,
-        reference="pytorch_optimizer.DAdaptAdan",
-        make_reference=_dadapt_adan,
-        requires=_PO,
+        references=(Reference("pytorch_optimizer.DAdaptAdan", _dadapt_adan, requires="pytorch-optimizer"),),
         settings=(
             {},
             {"d0": 1e-3, "weight_decay": 0.01, "growth_rate": 1.1},
@@ -301,9 +293,7 @@ ENTRIES = (
         paper=_DADAPT,
         authors="Defazio & Mishchenko",
         year=2023,
-        reference="pytorch_optimizer.DAdaptLion",
-        make_reference=_dadapt_lion,
-        requires=_PO,
+        references=(Reference("pytorch_optimizer.DAdaptLion", _dadapt_lion, requires="pytorch-optimizer"),),
         settings=(
             {},
             {"d0": 1e-3, "weight_decay": 0.01, "beta1": 0.8},

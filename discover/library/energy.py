@@ -10,7 +10,7 @@ programs (``docs/catalogue_matrix.md``).
 from __future__ import annotations
 
 from ..references.curvature import AEGD as AEGDReference
-from .base import Entry
+from .base import Entry, Reference
 
 __all__ = ["ENTRIES"]
 
@@ -45,8 +45,7 @@ ENTRIES = (
         paper="AEGD: Adaptive Gradient Descent with Energy",
         authors="Liu & Tian",
         year=2020,
-        reference="discover.references.curvature.AEGD",
-        make_reference=_aegd,
+        references=(Reference("discover.references.curvature.AEGD", _aegd),),
         settings=(
             {},
             {"lr": 0.3, "c": 2.0, "weight_decay": 0.01},

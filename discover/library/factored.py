@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import Entry
+from .base import Entry, Reference
 
 __all__ = ["ENTRIES"]
 
@@ -54,8 +54,7 @@ ENTRIES = (
         paper="Adafactor: Adaptive Learning Rates with Sublinear Memory Cost",
         authors="Shazeer & Stern",
         year=2018,
-        reference="torch.optim.Adafactor",
-        make_reference=_adafactor,
+        references=(Reference("torch.optim.Adafactor", _adafactor),),
         settings=(
             {},
             {"lr": 0.1, "beta2_decay": -0.5, "weight_decay": 0.01},

@@ -254,21 +254,20 @@ ENTRIES = (
         paper="Adafactor: Adaptive Learning Rates with Sublinear Memory Cost",
         authors="Shazeer & Stern",
         year=2018,
-        reference="pytorch_optimizer.AdaFactor(momentum_dtype=float64)",
-        make_reference=_adafactor_bigvision(None),
-        requires="pytorch-optimizer",
-        settings=(
-            {},
-            {"beta1": 0.5, "beta2": 0.99, "weight_decay": 0.1, "warmup_init": 1.0},
-            {"lr": 0.01, "relative_step": 0.0, "scale_parameter": 0.0, "clip_threshold": 0.5,
-             "decay_rate": -0.5},
-        ),
-        extra_references=(
+        references=(
+            Reference("pytorch_optimizer.AdaFactor(momentum_dtype=float64)",
+                      _adafactor_bigvision(None), requires="pytorch-optimizer"),
             Reference("pytorch_optimizer.AdaFactor (bfloat16 momentum, as shipped)",
                       _adafactor_bigvision(torch.bfloat16), requires="pytorch-optimizer",
                       tolerance=1e-2,
                       tolerance_note="the package keeps the momentum in bfloat16 by default "
                                      "(8 significant bits); measured at most 3e-3 over 200 steps, seeds 0-3."),
+        ),
+        settings=(
+            {},
+            {"beta1": 0.5, "beta2": 0.99, "weight_decay": 0.1, "warmup_init": 1.0},
+            {"lr": 0.01, "relative_step": 0.0, "scale_parameter": 0.0, "clip_threshold": 0.5,
+             "decay_rate": -0.5},
         ),
         notes="pytorch_optimizer's BigVision variant (Zhai et al., 'Scaling Vision Transformers'): "
               "beta2 capped at 0.999, a first moment of the clipped, scaled update, relative "
@@ -284,9 +283,7 @@ ENTRIES = (
         paper="CAME: Confidence-guided Adaptive Memory Efficient Optimization",
         authors="Luo, Ren, Zheng, Jiang, Jiang & You",
         year=2023,
-        reference="pytorch_optimizer.CAME",
-        make_reference=_came,
-        requires="pytorch-optimizer",
+        references=(Reference("pytorch_optimizer.CAME", _came, requires="pytorch-optimizer"),),
         settings=(
             {},
             {"lr": 0.001, "beta1": 0.8, "beta2": 0.99, "beta3": 0.999, "weight_decay": 0.01},
@@ -302,9 +299,7 @@ ENTRIES = (
         paper="Memory-Efficient Adaptive Optimization",
         authors="Anil, Gupta, Koren & Singer",
         year=2019,
-        reference="pytorch_optimizer.SM3",
-        make_reference=_sm3,
-        requires="pytorch-optimizer",
+        references=(Reference("pytorch_optimizer.SM3", _sm3, requires="pytorch-optimizer"),),
         settings=(
             {},
             {"lr": 0.05, "momentum": 0.9},
@@ -323,8 +318,7 @@ ENTRIES = (
               "Convergence Guarantees",
         authors="Nguyen & Nguyen",
         year=2025,
-        reference="discover.references.matrix.SubsetNormAdam",
-        make_reference=_adamw_sn,
+        references=(Reference("discover.references.matrix.SubsetNormAdam", _adamw_sn),),
         settings=(
             {},
             {"lr": 0.01, "beta1": 0.8, "beta2": 0.99, "weight_decay": 0.1},
@@ -346,8 +340,10 @@ ENTRIES = (
               "Convergence Guarantees",
         authors="Nguyen & Nguyen",
         year=2025,
-        reference="discover.references.matrix.SubsetNormAdam(betas=(0, 1), correct_bias=False)",
-        make_reference=_adagrad_sn,
+        references=(
+            Reference("discover.references.matrix.SubsetNormAdam(betas=(0, 1), correct_bias=False)",
+                      _adagrad_sn),
+        ),
         settings=(
             {},
             {"lr": 0.01, "weight_decay": 0.1},
@@ -367,9 +363,7 @@ ENTRIES = (
               "with a Low-Rank Extension",
         authors="Gong et al.",
         year=2025,
-        reference="pytorch_optimizer.RACS",
-        make_reference=_racs,
-        requires="pytorch-optimizer",
+        references=(Reference("pytorch_optimizer.RACS", _racs, requires="pytorch-optimizer"),),
         settings=(
             {},
             {"lr": 0.01, "beta": 0.5, "alpha": 0.2, "weight_decay": 0.1},
@@ -388,9 +382,7 @@ ENTRIES = (
         paper="Rose: Range-Of-Slice Equilibration (PyTorch optimizer, no paper)",
         authors="MatthewK78 (GitHub)",
         year=2026,
-        reference="pytorch_optimizer.ROSE",
-        make_reference=_rose,
-        requires="pytorch-optimizer",
+        references=(Reference("pytorch_optimizer.ROSE", _rose, requires="pytorch-optimizer"),),
         settings=(
             {},
             {"lr": 0.01, "weight_decay": 0.01, "weight_decouple": 1.0},

@@ -14,7 +14,7 @@ form differs from the authors').
 
 from __future__ import annotations
 
-from .base import Entry, Reference, po_class as _po, betas as _betas
+from .base import Entry, Reference, betas, po_class
 
 __all__ = ["ENTRIES"]
 
@@ -177,57 +177,57 @@ def grokfast_adamw(w, g, m, v, ema, t, lr=0.0001, beta1=0.9, beta2=0.99, grokfas
 
 
 def _diffgrad(params, h):
-    return _po("DiffGrad")(params, lr=h["lr"], betas=_betas(h), eps=h["eps"],
-                           weight_decay=h["weight_decay"])
+    return po_class("DiffGrad")(params, lr=h["lr"], betas=betas(h), eps=h["eps"],
+                                weight_decay=h["weight_decay"])
 
 
 def _qhadam(params, h):
     from discover.references.elementwise import QHAdamPaper  # noqa: PLC0415
 
-    return QHAdamPaper(params, lr=h["lr"], betas=_betas(h), nus=(h["nu1"], h["nu2"]),
+    return QHAdamPaper(params, lr=h["lr"], betas=betas(h), nus=(h["nu1"], h["nu2"]),
                        eps=h["eps"], weight_decay=h["weight_decay"])
 
 
 def _qhadam_po(params, h):
-    return _po("QHAdam")(params, lr=h["lr"], betas=_betas(h), nus=(h["nu1"], h["nu2"]),
-                         eps=h["eps"], weight_decay=h["weight_decay"])
+    return po_class("QHAdam")(params, lr=h["lr"], betas=betas(h), nus=(h["nu1"], h["nu2"]),
+                              eps=h["eps"], weight_decay=h["weight_decay"])
 
 
 def _ademamix(params, h):
     t_warm = h["t_alpha_beta3"]
-    return _po("AdEMAMix")(params, lr=h["lr"], betas=_betas(h, "beta1", "beta2", "beta3"),
-                           alpha=h["alpha"], t_alpha_beta3=t_warm if t_warm > 0 else None,
-                           eps=h["eps"], weight_decay=h["weight_decay"], weight_decouple=True)
+    return po_class("AdEMAMix")(params, lr=h["lr"], betas=betas(h, "beta1", "beta2", "beta3"),
+                                alpha=h["alpha"], t_alpha_beta3=t_warm if t_warm > 0 else None,
+                                eps=h["eps"], weight_decay=h["weight_decay"], weight_decouple=True)
 
 
 def _simplified_ademamix(params, h):
     from discover.references.elementwise import SimplifiedAdEMAMix  # noqa: PLC0415
 
     warm = h["beta1_warmup"]
-    return SimplifiedAdEMAMix(params, lr=h["lr"], betas=_betas(h), alpha=h["alpha"],
+    return SimplifiedAdEMAMix(params, lr=h["lr"], betas=betas(h), alpha=h["alpha"],
                               beta1_warmup=int(warm) if warm > 0 else None,
                               min_beta1=h["min_beta1"], eps=h["eps"],
                               weight_decay=h["weight_decay"])
 
 
 def _adan(params, h):
-    return _po("Adan")(params, lr=h["lr"], betas=_betas(h, "beta1", "beta2", "beta3"),
-                       eps=h["eps"], weight_decay=h["weight_decay"],
-                       weight_decouple=bool(h["weight_decouple"]))
+    return po_class("Adan")(params, lr=h["lr"], betas=betas(h, "beta1", "beta2", "beta3"),
+                            eps=h["eps"], weight_decay=h["weight_decay"],
+                            weight_decouple=bool(h["weight_decouple"]))
 
 
 def _adapnm(params, h):
-    return _po("AdaPNM")(params, lr=h["lr"], betas=_betas(h, "beta1", "beta2", "beta3"),
-                         eps=h["eps"], weight_decay=h["weight_decay"],
-                         ams_bound=bool(h["ams_bound"]))
+    return po_class("AdaPNM")(params, lr=h["lr"], betas=betas(h, "beta1", "beta2", "beta3"),
+                              eps=h["eps"], weight_decay=h["weight_decay"],
+                              ams_bound=bool(h["ams_bound"]))
 
 
 def _grokfast_adamw(params, h):
-    return _po("GrokFastAdamW")(params, lr=h["lr"], betas=_betas(h),
-                                grokfast_alpha=h["grokfast_alpha"],
-                                grokfast_lamb=h["grokfast_lamb"],
-                                grokfast_after_step=int(h["grokfast_after_step"]), eps=h["eps"],
-                                weight_decay=h["weight_decay"])
+    return po_class("GrokFastAdamW")(params, lr=h["lr"], betas=betas(h),
+                                     grokfast_alpha=h["grokfast_alpha"],
+                                     grokfast_lamb=h["grokfast_lamb"],
+                                     grokfast_after_step=int(h["grokfast_after_step"]), eps=h["eps"],
+                                     weight_decay=h["weight_decay"])
 
 
 _ADAM_LIKE = (
@@ -238,85 +238,123 @@ _PNM = ("Positive-Negative Momentum: Manipulating Stochastic Gradient Noise to I
         "Generalization")
 
 ENTRIES = (
-    Entry(name="diffgrad", source=DIFFGRAD,
-          paper="diffGrad: An Optimization Method for Convolutional Neural Networks",
-          authors="Dubey, Chakraborty, Roy, Mukherjee, Singh & Chaudhuri", year=2019,
-          reference="pytorch_optimizer.DiffGrad", make_reference=_diffgrad,
-          requires="pytorch-optimizer", settings=({}, *_ADAM_LIKE),
-          notes="Adam's efficient form (eps added to the raw sqrt(v)); sqrt(v + 1e-15) as "
-                "pytorch_optimizer (the paper: sqrt(v)). Decoupled weight decay, "
-                "pytorch_optimizer's default."),
-    Entry(name="qhadam", source=QHADAM,
-          paper="Quasi-hyperbolic momentum and Adam for deep learning", authors="Ma & Yarats",
-          year=2019, reference="discover.references.elementwise.QHAdamPaper",
-          make_reference=_qhadam,
-          settings=({}, {"lr": 0.01, "beta1": 0.995, "nu1": 0.7, "weight_decay": 0.01},
-                    {"lr": 0.003, "beta1": 0.95, "beta2": 0.9, "nu1": 0.5, "nu2": 0.3,
-                     "eps": 1e-12}),
-          extra_references=(Reference(
-              "pytorch_optimizer.QHAdam", _qhadam_po, "pytorch-optimizer", tolerance=1e-6,
-              tolerance_note="pytorch_optimizer.QHAdam keeps the running weights 1 / sum "
-                             "beta^i of its bias-corrected EMAs in float32 (about 1e-8 "
-                             "relative per step)"),),
-          notes="Defaults nu1 = nu2 = 1 (Adam), pytorch_optimizer's; the paper recommends "
-                "nu1 = 0.7, beta1 = 0.995 (the second setting). L2 weight decay."),
-    Entry(name="ademamix", source=ADEMAMIX,
-          paper="The AdEMAMix Optimizer: Better, Faster, Older",
-          authors="Pagliardini, Ablin & Grangier", year=2024,
-          reference="pytorch_optimizer.AdEMAMix(weight_decouple=True)",
-          make_reference=_ademamix, requires="pytorch-optimizer",
-          settings=({}, {"lr": 0.01, "beta1": 0.8, "beta2": 0.99, "beta3": 0.999, "alpha": 8.0,
-                         "weight_decay": 0.1},
-                    {"lr": 0.003, "alpha": 5.0, "t_alpha_beta3": 40.0, "eps": 1e-12}),
-          reference_overrides=("weight_decouple",),
-          notes="The paper's decoupled weight decay (AdamW-style); pytorch_optimizer defaults "
-                "to L2 and is verified with weight_decouple=True. t_alpha_beta3 = 0 stands for "
-                "None (no warm-up of alpha and beta3)."),
-    Entry(name="simplified_ademamix", source=SIMPLIFIED_ADEMAMIX,
-          paper="Connections between Schedule-Free Optimizers, AdEMAMix, and Accelerated SGD "
-                "Variants",
-          authors="Morwani et al.", year=2025,
-          reference="discover.references.elementwise.SimplifiedAdEMAMix",
-          make_reference=_simplified_ademamix,
-          settings=({}, {"lr": 0.0003, "beta1": 0.9, "beta2": 0.99, "alpha": 2.0,
-                         "weight_decay": 0.1},
-                    {"lr": 0.0001, "alpha": 5.0, "beta1_warmup": 30.0, "min_beta1": 0.8,
-                     "eps": 1e-12}),
-          notes="The authors' code (DepenM/Simplified-AdEMAMix): m accumulates g without "
-                "(1 - beta1), and the step is multiplied by sqrt(1 - beta2^t). "
-                "pytorch_optimizer.SimplifiedAdEMAMix differs in both: it takes an EMA and "
-                "divides by sqrt(1 - beta2^t) (and its foreach path rounds that factor to "
-                "float32), so it is not a reference for this rule."),
-    Entry(name="adan", source=ADAN,
-          paper="Adan: Adaptive Nesterov Momentum Algorithm for Faster Optimizing Deep Models",
-          authors="Xie, Zhou, Li, Lin & Yan", year=2022, reference="pytorch_optimizer.Adan",
-          make_reference=_adan, requires="pytorch-optimizer",
-          settings=({}, {"lr": 0.01, "beta1": 0.9, "beta2": 0.9, "beta3": 0.999,
-                         "weight_decay": 0.02},
-                    {"lr": 0.003, "weight_decay": 0.05, "weight_decouple": 1.0, "eps": 1e-12}),
-          notes="weight_decouple = 0 is the paper's proximal decay (w - step) / (1 + lr wd). "
-                "pytorch_optimizer's optional global gradient-norm clipping (max_grad_norm, "
-                "off by default) is not part of the program."),
-    Entry(name="adapnm", source=ADAPNM, paper=_PNM, authors="Xie, Yuan, Zhu & Sugiyama",
-          year=2021, reference="pytorch_optimizer.AdaPNM", make_reference=_adapnm,
-          requires="pytorch-optimizer",
-          settings=({}, {"lr": 0.01, "beta1": 0.8, "beta2": 0.99, "beta3": 0.5,
-                         "weight_decay": 0.1},
-                    {"lr": 0.003, "beta2": 0.9, "eps": 1e-12, "ams_bound": 0.0}),
-          notes="pytorch_optimizer alternates the buffers by the parity of t; the program swaps "
-                "them every step. The bias correction of the momentum is 1 - beta1^t (not "
-                "beta1^2), and sqrt(v + 1e-15), as pytorch_optimizer. Decoupled weight decay."),
-    Entry(name="grokfast_adamw", source=GROKFAST_ADAMW,
-          paper="Grokfast: Accelerated Grokking by Amplifying Slow Gradients",
-          authors="Lee, Kang, Kim & Lee", year=2024, reference="pytorch_optimizer.GrokFastAdamW",
-          make_reference=_grokfast_adamw, requires="pytorch-optimizer",
-          settings=({}, {"lr": 0.001, "beta1": 0.8, "grokfast_alpha": 0.9, "grokfast_lamb": 5.0,
-                         "weight_decay": 0.1},
-                    {"lr": 0.0003, "grokfast_lamb": 1.0, "grokfast_after_step": 20.0,
-                     "eps": 1e-6}),
-          reference_overrides=("lr",),
-          notes="pytorch_optimizer divides lr by 1 + grokfast_lamb in its constructor "
-                "(normalize_lr), so its stored lr differs from the argument; the program "
-                "applies the same division. The denominator is max(sqrt(v_hat), eps), not "
-                "sqrt(v_hat) + eps. Decoupled weight decay."),
+    Entry(
+        name="diffgrad",
+        source=DIFFGRAD,
+        paper="diffGrad: An Optimization Method for Convolutional Neural Networks",
+        authors="Dubey, Chakraborty, Roy, Mukherjee, Singh & Chaudhuri",
+        year=2019,
+        references=(
+            Reference("pytorch_optimizer.DiffGrad", _diffgrad, requires="pytorch-optimizer"),
+        ),
+        settings=({}, *_ADAM_LIKE),
+        notes="Adam's efficient form (eps added to the raw sqrt(v)); sqrt(v + 1e-15) as "
+              "pytorch_optimizer (the paper: sqrt(v)). Decoupled weight decay, "
+              "pytorch_optimizer's default.",
+    ),
+    Entry(
+        name="qhadam",
+        source=QHADAM,
+        paper="Quasi-hyperbolic momentum and Adam for deep learning",
+        authors="Ma & Yarats",
+        year=2019,
+        references=(
+            Reference("discover.references.elementwise.QHAdamPaper", _qhadam),
+            Reference("pytorch_optimizer.QHAdam", _qhadam_po, "pytorch-optimizer", tolerance=1e-6,
+                      tolerance_note="pytorch_optimizer.QHAdam keeps the running weights 1 / "
+                                     "sum beta^i of its bias-corrected EMAs in float32 (about "
+                                     "1e-8 relative per step)"),
+        ),
+        settings=({}, {"lr": 0.01, "beta1": 0.995, "nu1": 0.7, "weight_decay": 0.01},
+                  {"lr": 0.003, "beta1": 0.95, "beta2": 0.9, "nu1": 0.5, "nu2": 0.3,
+                   "eps": 1e-12}),
+        notes="Defaults nu1 = nu2 = 1 (Adam), pytorch_optimizer's; the paper recommends "
+              "nu1 = 0.7, beta1 = 0.995 (the second setting). L2 weight decay.",
+    ),
+    Entry(
+        name="ademamix",
+        source=ADEMAMIX,
+        paper="The AdEMAMix Optimizer: Better, Faster, Older",
+        authors="Pagliardini, Ablin & Grangier",
+        year=2024,
+        references=(
+            Reference("pytorch_optimizer.AdEMAMix(weight_decouple=True)", _ademamix,
+                      requires="pytorch-optimizer"),
+        ),
+        settings=({}, {"lr": 0.01, "beta1": 0.8, "beta2": 0.99, "beta3": 0.999, "alpha": 8.0,
+                       "weight_decay": 0.1},
+                  {"lr": 0.003, "alpha": 5.0, "t_alpha_beta3": 40.0, "eps": 1e-12}),
+        reference_overrides=("weight_decouple",),
+        notes="The paper's decoupled weight decay (AdamW-style); pytorch_optimizer defaults "
+              "to L2 and is verified with weight_decouple=True. t_alpha_beta3 = 0 stands for "
+              "None (no warm-up of alpha and beta3).",
+    ),
+    Entry(
+        name="simplified_ademamix",
+        source=SIMPLIFIED_ADEMAMIX,
+        paper="Connections between Schedule-Free Optimizers, AdEMAMix, and Accelerated SGD "
+              "Variants",
+        authors="Morwani et al.",
+        year=2025,
+        references=(
+            Reference("discover.references.elementwise.SimplifiedAdEMAMix", _simplified_ademamix),
+        ),
+        settings=({}, {"lr": 0.0003, "beta1": 0.9, "beta2": 0.99, "alpha": 2.0,
+                       "weight_decay": 0.1},
+                  {"lr": 0.0001, "alpha": 5.0, "beta1_warmup": 30.0, "min_beta1": 0.8,
+                   "eps": 1e-12}),
+        notes="The authors' code (DepenM/Simplified-AdEMAMix): m accumulates g without "
+              "(1 - beta1), and the step is multiplied by sqrt(1 - beta2^t). "
+              "pytorch_optimizer.SimplifiedAdEMAMix differs in both: it takes an EMA and "
+              "divides by sqrt(1 - beta2^t) (and its foreach path rounds that factor to "
+              "float32), so it is not a reference for this rule.",
+    ),
+    Entry(
+        name="adan",
+        source=ADAN,
+        paper="Adan: Adaptive Nesterov Momentum Algorithm for Faster Optimizing Deep Models",
+        authors="Xie, Zhou, Li, Lin & Yan",
+        year=2022,
+        references=(Reference("pytorch_optimizer.Adan", _adan, requires="pytorch-optimizer"),),
+        settings=({}, {"lr": 0.01, "beta1": 0.9, "beta2": 0.9, "beta3": 0.999,
+                       "weight_decay": 0.02},
+                  {"lr": 0.003, "weight_decay": 0.05, "weight_decouple": 1.0, "eps": 1e-12}),
+        notes="weight_decouple = 0 is the paper's proximal decay (w - step) / (1 + lr wd). "
+              "pytorch_optimizer's optional global gradient-norm clipping (max_grad_norm, "
+              "off by default) is not part of the program.",
+    ),
+    Entry(
+        name="adapnm",
+        source=ADAPNM,
+        paper=_PNM,
+        authors="Xie, Yuan, Zhu & Sugiyama",
+        year=2021,
+        references=(Reference("pytorch_optimizer.AdaPNM", _adapnm, requires="pytorch-optimizer"),),
+        settings=({}, {"lr": 0.01, "beta1": 0.8, "beta2": 0.99, "beta3": 0.5,
+                       "weight_decay": 0.1},
+                  {"lr": 0.003, "beta2": 0.9, "eps": 1e-12, "ams_bound": 0.0}),
+        notes="pytorch_optimizer alternates the buffers by the parity of t; the program swaps "
+              "them every step. The bias correction of the momentum is 1 - beta1^t (not "
+              "beta1^2), and sqrt(v + 1e-15), as pytorch_optimizer. Decoupled weight decay.",
+    ),
+    Entry(
+        name="grokfast_adamw",
+        source=GROKFAST_ADAMW,
+        paper="Grokfast: Accelerated Grokking by Amplifying Slow Gradients",
+        authors="Lee, Kang, Kim & Lee",
+        year=2024,
+        references=(
+            Reference("pytorch_optimizer.GrokFastAdamW", _grokfast_adamw,
+                      requires="pytorch-optimizer"),
+        ),
+        settings=({}, {"lr": 0.001, "beta1": 0.8, "grokfast_alpha": 0.9, "grokfast_lamb": 5.0,
+                       "weight_decay": 0.1},
+                  {"lr": 0.0003, "grokfast_lamb": 1.0, "grokfast_after_step": 20.0,
+                   "eps": 1e-6}),
+        reference_overrides=("lr",),
+        notes="pytorch_optimizer divides lr by 1 + grokfast_lamb in its constructor "
+              "(normalize_lr), so its stored lr differs from the argument; the program "
+              "applies the same division. The denominator is max(sqrt(v_hat), eps), not "
+              "sqrt(v_hat) + eps. Decoupled weight decay.",
+    ),
 )

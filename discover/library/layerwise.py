@@ -7,7 +7,7 @@ reduced shape.
 
 from __future__ import annotations
 
-from .base import Entry
+from .base import Entry, Reference
 
 __all__ = ["ENTRIES"]
 
@@ -128,7 +128,6 @@ def _nero(params, h):
                 eps=h["eps"])
 
 
-_PO = "pytorch-optimizer"
 
 ENTRIES = (
     Entry(
@@ -138,9 +137,7 @@ ENTRIES = (
               "Deep Networks",
         authors="Ginsburg et al.",
         year=2019,
-        reference="pytorch_optimizer.NovoGrad",
-        make_reference=_novograd,
-        requires=_PO,
+        references=(Reference("pytorch_optimizer.NovoGrad", _novograd, requires="pytorch-optimizer"),),
         settings=(
             {},
             {"lr": 0.01, "beta1": 0.9, "beta2": 0.95, "weight_decay": 0.01},
@@ -157,9 +154,7 @@ ENTRIES = (
         paper="No More Adam: Learning Rate Scaling at Initialization is All You Need",
         authors="Xu et al.",
         year=2024,
-        reference="pytorch_optimizer.SGDSaI",
-        make_reference=_sgd_sai,
-        requires=_PO,
+        references=(Reference("pytorch_optimizer.SGDSaI", _sgd_sai, requires="pytorch-optimizer"),),
         settings=(
             {},
             {"lr": 0.001, "momentum": 0.8, "weight_decay": 0.1},
@@ -175,9 +170,7 @@ ENTRIES = (
         paper="On the distance between two neural networks and the stability of learning",
         authors="Bernstein et al.",
         year=2020,
-        reference="pytorch_optimizer.Fromage",
-        make_reference=_fromage,
-        requires=_PO,
+        references=(Reference("pytorch_optimizer.Fromage", _fromage, requires="pytorch-optimizer"),),
         settings=(
             {},
             {"lr": 0.05},
@@ -192,9 +185,7 @@ ENTRIES = (
         paper="Learning by Turning: Neural Architecture Aware Optimisation",
         authors="Liu et al.",
         year=2021,
-        reference="pytorch_optimizer.Nero",
-        make_reference=_nero,
-        requires=_PO,
+        references=(Reference("pytorch_optimizer.Nero", _nero, requires="pytorch-optimizer"),),
         settings=(
             {},
             {"lr": 0.05, "beta": 0.99},

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Entry
+from .base import Entry, Reference
 
 __all__ = ["ENTRIES"]
 
@@ -34,9 +34,7 @@ ENTRIES = (
         paper="Symbolic Discovery of Optimization Algorithms",
         authors="Chen et al.",
         year=2023,
-        reference="pytorch_optimizer.Lion",
-        make_reference=_lion,
-        requires="pytorch-optimizer",
+        references=(Reference("pytorch_optimizer.Lion", _lion, requires="pytorch-optimizer"),),
         settings=(
             {},
             {"lr": 0.001, "beta1": 0.95, "beta2": 0.98, "weight_decay": 0.1},

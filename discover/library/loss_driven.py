@@ -16,7 +16,7 @@ never matters, and that is the rule the programs state.
 
 from __future__ import annotations
 
-from .base import Entry
+from .base import Entry, Reference
 
 __all__ = ["ENTRIES"]
 
@@ -91,17 +91,31 @@ _NOTES = ("Verified against a paper-form reference: pytorch_optimizer's version 
           "program. Decoupled weight decay.")
 
 ENTRIES = (
-    Entry(name="emonavi", source=EMONAVI, paper=_PAPER, authors="muooon", year=2025,
-          reference="discover.references.elementwise.EmoNaviExact",
-          make_reference=_emo("EmoNaviExact"),
-          settings=({}, {"lr": 0.01, "beta1": 0.8, "beta2": 0.99, "weight_decay": 0.0},
-                    {"lr": 0.003, "beta2": 0.9, "eps": 1e-12, "weight_decay": 0.1}),
-          notes=_NOTES),
-    Entry(name="emolynx", source=EMOLYNX, paper=_PAPER, authors="muooon", year=2025,
-          reference="discover.references.elementwise.EmoLynxExact",
-          make_reference=_emo("EmoLynxExact"),
-          settings=({}, {"lr": 0.003, "beta1": 0.95, "beta2": 0.98, "weight_decay": 0.0},
-                    {"lr": 0.0003, "beta1": 0.5, "beta2": 0.999, "weight_decay": 0.1}),
-          notes=_NOTES + " pytorch_optimizer.EmoLynx's eps argument is never used by its "
-                         "update and is not a hyperparameter of the program."),
+    Entry(
+        name="emonavi",
+        source=EMONAVI,
+        paper=_PAPER,
+        authors="muooon",
+        year=2025,
+        references=(
+            Reference("discover.references.elementwise.EmoNaviExact", _emo("EmoNaviExact")),
+        ),
+        settings=({}, {"lr": 0.01, "beta1": 0.8, "beta2": 0.99, "weight_decay": 0.0},
+                  {"lr": 0.003, "beta2": 0.9, "eps": 1e-12, "weight_decay": 0.1}),
+        notes=_NOTES,
+    ),
+    Entry(
+        name="emolynx",
+        source=EMOLYNX,
+        paper=_PAPER,
+        authors="muooon",
+        year=2025,
+        references=(
+            Reference("discover.references.elementwise.EmoLynxExact", _emo("EmoLynxExact")),
+        ),
+        settings=({}, {"lr": 0.003, "beta1": 0.95, "beta2": 0.98, "weight_decay": 0.0},
+                  {"lr": 0.0003, "beta1": 0.5, "beta2": 0.999, "weight_decay": 0.1}),
+        notes=_NOTES + " pytorch_optimizer.EmoLynx's eps argument is never used by its "
+                       "update and is not a hyperparameter of the program.",
+    ),
 )

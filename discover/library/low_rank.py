@@ -13,7 +13,7 @@ vector are ones), so they get Adam, as in the package.
 from __future__ import annotations
 
 from ..references.matrix import SubspaceMomentumSN, with_float64_svd
-from .base import Entry
+from .base import Entry, Reference
 
 __all__ = ["ENTRIES"]
 
@@ -198,9 +198,10 @@ ENTRIES = (
         paper="GaLore: Memory-Efficient LLM Training by Gradient Low-Rank Projection",
         authors="Zhao, Zhang, Chen, Wang, Anandkumar & Tian",
         year=2024,
-        reference="pytorch_optimizer.GaLore (projection 'std', float64 SVD)",
-        make_reference=_galore(float64=True),
-        requires="pytorch-optimizer",
+        references=(
+            Reference("pytorch_optimizer.GaLore (projection 'std', float64 SVD)",
+                      _galore(float64=True), requires="pytorch-optimizer"),
+        ),
         settings=_GALORE_SETTINGS,
         max_ndim=2,
         notes="pytorch_optimizer.GaLore with the 'std' projection (right singular vectors for "
@@ -223,8 +224,7 @@ ENTRIES = (
               "Convergence Guarantees",
         authors="Nguyen & Nguyen",
         year=2025,
-        reference="discover.references.matrix.SubspaceMomentumSN",
-        make_reference=_adamw_snsm,
+        references=(Reference("discover.references.matrix.SubspaceMomentumSN", _adamw_snsm),),
         settings=(
             {},
             {"rank": 2, "update_proj_gap": 10, "lr": 0.01, "beta1": 0.8},
@@ -245,9 +245,10 @@ ENTRIES = (
         paper="Fira: Can We Achieve Full-rank Training of LLMs Under Low-rank Constraint?",
         authors="Chen, Zhang, Wang, Chen, Wang, Wang & Tian",
         year=2024,
-        reference="pytorch_optimizer.Fira (projection 'std', float64 SVD)",
-        make_reference=_galore(float64=True, name="Fira"),
-        requires="pytorch-optimizer",
+        references=(
+            Reference("pytorch_optimizer.Fira (projection 'std', float64 SVD)",
+                      _galore(float64=True, name="Fira"), requires="pytorch-optimizer"),
+        ),
         settings=_GALORE_SETTINGS,
         max_ndim=2,
         notes="pytorch_optimizer.Fira with the 'std' projection: GaLore's projected Adam step "
@@ -263,9 +264,10 @@ ENTRIES = (
         paper="Conda: Column-Normalized Adam for Training Large Language Models Faster",
         authors="Wang et al.",
         year=2025,
-        reference="pytorch_optimizer.Conda (projection 'std', float64 SVD)",
-        make_reference=_conda,
-        requires="pytorch-optimizer",
+        references=(
+            Reference("pytorch_optimizer.Conda (projection 'std', float64 SVD)", _conda,
+                      requires="pytorch-optimizer"),
+        ),
         settings=(
             {},
             {"update_proj_gap": 10, "scale": 0.5, "lr": 0.01, "beta1": 0.8},

@@ -8,7 +8,7 @@ of the previous step, kept as state.
 
 from __future__ import annotations
 
-from .base import Entry
+from .base import Entry, Reference, betas
 
 __all__ = ["ENTRIES"]
 
@@ -64,23 +64,19 @@ def mars_lion(w, g, m, v, last_grad, t, lr=0.003, beta1=0.95, beta2=0.99, gamma=
 '''
 
 
-def _betas(h, suffix=""):
-    return (h["beta1" + suffix], h["beta2" + suffix])
-
 
 def _mars(mars_type):
     def make(params, h):
         from pytorch_optimizer import MARS  # noqa: PLC0415 - optional dependency
 
-        return MARS(params, lr=h["lr"], betas=_betas(h), gamma=h["gamma"], mars_type=mars_type,
+        return MARS(params, lr=h["lr"], betas=betas(h), gamma=h["gamma"], mars_type=mars_type,
                     optimize_1d=bool(h["optimize_1d"]), lr_1d=h["lr_1d"],
-                    betas_1d=_betas(h, "_1d"), weight_decay=h["weight_decay"],
+                    betas_1d=betas(h, "beta1_1d", "beta2_1d"), weight_decay=h["weight_decay"],
                     weight_decay_1d=h["weight_decay_1d"], eps=h["eps"])
 
     return make
 
 
-_PO = "pytorch-optimizer"
 
 ENTRIES = (
     Entry(
@@ -89,9 +85,9 @@ ENTRIES = (
         paper="MARS: Unleashing the Power of Variance Reduction for Training Large Models",
         authors="Yuan et al.",
         year=2024,
-        reference="pytorch_optimizer.MARS(mars_type='adamw')",
-        make_reference=_mars("adamw"),
-        requires=_PO,
+        references=(
+            Reference("pytorch_optimizer.MARS(mars_type='adamw')", _mars("adamw"), requires="pytorch-optimizer"),
+        ),
         settings=(
             {},
             {"lr": 0.01, "gamma": 0.1, "beta1": 0.9, "weight_decay": 0.01, "lr_1d": 0.01},
@@ -110,9 +106,9 @@ ENTRIES = (
         paper="MARS: Unleashing the Power of Variance Reduction for Training Large Models",
         authors="Yuan et al.",
         year=2024,
-        reference="pytorch_optimizer.MARS(mars_type='lion')",
-        make_reference=_mars("lion"),
-        requires=_PO,
+        references=(
+            Reference("pytorch_optimizer.MARS(mars_type='lion')", _mars("lion"), requires="pytorch-optimizer"),
+        ),
         reference_overrides=("mars_type",),
         settings=(
             {},

@@ -9,7 +9,7 @@ verified on matrices only. A statistic such as ``L = sum G G^T`` is stored at it
 from __future__ import annotations
 
 from ..references.matrix import ScaledGD
-from .base import Entry
+from .base import Entry, Reference
 
 __all__ = ["ENTRIES"]
 
@@ -72,9 +72,9 @@ ENTRIES = (
         paper="Shampoo: Preconditioned Stochastic Tensor Optimization",
         authors="Gupta, Koren & Singer",
         year=2018,
-        reference="pytorch_optimizer.Shampoo",
-        make_reference=_shampoo,
-        requires="pytorch-optimizer",
+        references=(
+            Reference("pytorch_optimizer.Shampoo", _shampoo, requires="pytorch-optimizer"),
+        ),
         settings=(
             {},
             {"lr": 0.01, "momentum": 0.9, "weight_decay": 0.01},
@@ -97,8 +97,7 @@ ENTRIES = (
         paper="The Power of Preconditioning in Overparameterized Low-Rank Matrix Sensing",
         authors="Xu, Shen, Ma & Chi",
         year=2023,
-        reference="discover.references.matrix.ScaledGD",
-        make_reference=_scaled_gd,
+        references=(Reference("discover.references.matrix.ScaledGD", _scaled_gd),),
         settings=(
             {},
             {"lr": 0.1, "damping": 1.0},

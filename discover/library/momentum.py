@@ -10,7 +10,7 @@ References: the ``pytorch_optimizer`` classes named in each entry; a paper-form 
 
 from __future__ import annotations
 
-from .base import Entry, po_class as _po
+from .base import Entry, Reference, po_class
 
 __all__ = ["ENTRIES"]
 
@@ -115,30 +115,30 @@ def sgd_coordinate_clip(w, g, buf, t, lr=0.01, momentum=0.9, clip_value=1.0):
 
 
 def _sgdw(params, h):
-    return _po("SGDW")(params, lr=h["lr"], momentum=h["momentum"],
-                       weight_decay=h["weight_decay"], dampening=h["dampening"],
-                       nesterov=bool(h["nesterov"]))
+    return po_class("SGDW")(params, lr=h["lr"], momentum=h["momentum"],
+                            weight_decay=h["weight_decay"], dampening=h["dampening"],
+                            nesterov=bool(h["nesterov"]))
 
 
 def _qhm(params, h):
-    return _po("QHM")(params, lr=h["lr"], momentum=h["momentum"], nu=h["nu"],
-                      weight_decay=h["weight_decay"])
+    return po_class("QHM")(params, lr=h["lr"], momentum=h["momentum"], nu=h["nu"],
+                           weight_decay=h["weight_decay"])
 
 
 def _aggmo(params, h):
-    return _po("AggMo")(params, lr=h["lr"], betas=(h["beta1"], h["beta2"], h["beta3"]),
-                        weight_decay=h["weight_decay"])
+    return po_class("AggMo")(params, lr=h["lr"], betas=(h["beta1"], h["beta2"], h["beta3"]),
+                             weight_decay=h["weight_decay"])
 
 
 def _pnm(params, h):
-    return _po("PNM")(params, lr=h["lr"], betas=(h["beta1"], h["beta2"]),
-                      weight_decay=h["weight_decay"])
+    return po_class("PNM")(params, lr=h["lr"], betas=(h["beta1"], h["beta2"]),
+                           weight_decay=h["weight_decay"])
 
 
 def _pid(params, h):
-    return _po("PID")(params, lr=h["lr"], momentum=h["momentum"], dampening=h["dampening"],
-                      derivative=h["derivative"], integral=h["integral"],
-                      weight_decay=h["weight_decay"])
+    return po_class("PID")(params, lr=h["lr"], momentum=h["momentum"], dampening=h["dampening"],
+                           derivative=h["derivative"], integral=h["integral"],
+                           weight_decay=h["weight_decay"])
 
 
 def _sgd_coordinate_clip(params, h):
@@ -156,49 +156,84 @@ def _entry(name, source, paper, authors, year, reference, make, settings, notes,
 
 
 ENTRIES = (
-    _entry("sgdw", SGDW, "Decoupled Weight Decay Regularization", "Loshchilov & Hutter", 2019,
-           "pytorch_optimizer.SGDW", _sgdw,
-           ({}, {"lr": 0.01, "momentum": 0.9, "weight_decay": 0.1},
-            {"lr": 0.01, "momentum": 0.8, "dampening": 0.3, "nesterov": 1.0,
-             "weight_decay": 0.05}),
-           "torch.optim.SGD's momentum (the first step stores g) with the decay lr * "
-           "weight_decay * w outside the momentum."),
-    _entry("qhm", QHM, "Quasi-hyperbolic momentum and Adam for deep learning", "Ma & Yarats",
-           2019, "pytorch_optimizer.QHM", _qhm,
-           ({}, {"lr": 0.01, "momentum": 0.999, "nu": 0.7},
-            {"lr": 0.05, "momentum": 0.9, "nu": 0.3, "weight_decay": 0.01}),
-           "pytorch_optimizer's defaults (momentum 0, nu 1: plain SGD); the paper recommends "
-           "momentum 0.999, nu 0.7 (the second setting). L2 weight decay."),
-    _entry("aggmo", AGGMO, "Aggregated Momentum: Stability Through Passive Damping",
-           "Lucas, Sun, Zemel & Grosse", 2019, "pytorch_optimizer.AggMo", _aggmo,
-           ({}, {"lr": 0.003, "beta1": 0.5, "beta2": 0.8, "beta3": 0.95, "weight_decay": 0.01},
-            {"lr": 0.0005, "beta1": 0.9, "beta2": 0.99, "beta3": 0.999}),
-           "Three buffers (the paper's K = 3 default betas 0, 0.9, 0.99); a different K is a "
-           "different program. pytorch_optimizer keys its buffers by beta, so the betas must "
-           "differ. L2 weight decay."),
-    _entry("pnm", PNM,
-           "Positive-Negative Momentum: Manipulating Stochastic Gradient Noise to Improve "
-           "Generalization", "Xie, Yuan, Zhu & Sugiyama", 2021, "pytorch_optimizer.PNM", _pnm,
-           ({}, {"lr": 0.01, "beta1": 0.8, "beta2": 0.5, "weight_decay": 0.1},
-            {"lr": 0.003, "beta1": 0.95, "beta2": 0.8}),
-           "pytorch_optimizer alternates which buffer is positive by the parity of t; the "
-           "program swaps the two state tensors every step instead, which needs no parity. "
-           "Decoupled weight decay."),
-    _entry("pid", PID,
-           "A PID Controller Approach for Stochastic Optimization of Deep Networks",
-           "An, Wang, Sun, Wang & Zhang", 2018, "pytorch_optimizer.PID", _pid,
-           ({}, {"lr": 0.01, "momentum": 0.9, "derivative": 5.0, "integral": 2.0},
-            {"lr": 0.003, "momentum": 0.8, "dampening": 0.2, "weight_decay": 0.01}),
-           "pytorch_optimizer's defaults (momentum 0: plain SGD; the buffers are kept and "
-           "unused). L2 weight decay."),
-    _entry("sgd_coordinate_clip", SGD_COORDINATE_CLIP,
-           "Toward Understanding Why Adam Converges Faster Than SGD for Transformers",
-           "Pan & Li", 2022, "discover.references.elementwise.CoordinateClipSGD",
-           _sgd_coordinate_clip,
-           ({}, {"lr": 0.05, "momentum": 0.0, "clip_value": 0.5},
-            {"lr": 0.01, "momentum": 0.95, "clip_value": 0.1}),
-           "A fixed clipping threshold; the paper's threshold is data-driven (a quantile of "
-           "|g| per step), which needs a quantile op the language does not have. Where the "
-           "paper puts the clip relative to the momentum is not verified here: the program "
-           "clips the gradient before heavy-ball momentum.", requires=None),
+    Entry(
+        name="sgdw",
+        source=SGDW,
+        paper="Decoupled Weight Decay Regularization",
+        authors="Loshchilov & Hutter",
+        year=2019,
+        references=(Reference("pytorch_optimizer.SGDW", _sgdw, requires="pytorch-optimizer"),),
+        settings=({}, {"lr": 0.01, "momentum": 0.9, "weight_decay": 0.1},
+                  {"lr": 0.01, "momentum": 0.8, "dampening": 0.3, "nesterov": 1.0,
+                   "weight_decay": 0.05}),
+        notes="torch.optim.SGD's momentum (the first step stores g) with the decay lr * "
+              "weight_decay * w outside the momentum.",
+    ),
+    Entry(
+        name="qhm",
+        source=QHM,
+        paper="Quasi-hyperbolic momentum and Adam for deep learning",
+        authors="Ma & Yarats",
+        year=2019,
+        references=(Reference("pytorch_optimizer.QHM", _qhm, requires="pytorch-optimizer"),),
+        settings=({}, {"lr": 0.01, "momentum": 0.999, "nu": 0.7},
+                  {"lr": 0.05, "momentum": 0.9, "nu": 0.3, "weight_decay": 0.01}),
+        notes="pytorch_optimizer's defaults (momentum 0, nu 1: plain SGD); the paper recommends "
+              "momentum 0.999, nu 0.7 (the second setting). L2 weight decay.",
+    ),
+    Entry(
+        name="aggmo",
+        source=AGGMO,
+        paper="Aggregated Momentum: Stability Through Passive Damping",
+        authors="Lucas, Sun, Zemel & Grosse",
+        year=2019,
+        references=(Reference("pytorch_optimizer.AggMo", _aggmo, requires="pytorch-optimizer"),),
+        settings=({}, {"lr": 0.003, "beta1": 0.5, "beta2": 0.8, "beta3": 0.95, "weight_decay": 0.01},
+                  {"lr": 0.0005, "beta1": 0.9, "beta2": 0.99, "beta3": 0.999}),
+        notes="Three buffers (the paper's K = 3 default betas 0, 0.9, 0.99); a different K is a "
+              "different program. pytorch_optimizer keys its buffers by beta, so the betas must "
+              "differ. L2 weight decay.",
+    ),
+    Entry(
+        name="pnm",
+        source=PNM,
+        paper="Positive-Negative Momentum: Manipulating Stochastic Gradient Noise to Improve "
+              "Generalization",
+        authors="Xie, Yuan, Zhu & Sugiyama",
+        year=2021,
+        references=(Reference("pytorch_optimizer.PNM", _pnm, requires="pytorch-optimizer"),),
+        settings=({}, {"lr": 0.01, "beta1": 0.8, "beta2": 0.5, "weight_decay": 0.1},
+                  {"lr": 0.003, "beta1": 0.95, "beta2": 0.8}),
+        notes="pytorch_optimizer alternates which buffer is positive by the parity of t; the "
+              "program swaps the two state tensors every step instead, which needs no parity. "
+              "Decoupled weight decay.",
+    ),
+    Entry(
+        name="pid",
+        source=PID,
+        paper="A PID Controller Approach for Stochastic Optimization of Deep Networks",
+        authors="An, Wang, Sun, Wang & Zhang",
+        year=2018,
+        references=(Reference("pytorch_optimizer.PID", _pid, requires="pytorch-optimizer"),),
+        settings=({}, {"lr": 0.01, "momentum": 0.9, "derivative": 5.0, "integral": 2.0},
+                  {"lr": 0.003, "momentum": 0.8, "dampening": 0.2, "weight_decay": 0.01}),
+        notes="pytorch_optimizer's defaults (momentum 0: plain SGD; the buffers are kept and "
+              "unused). L2 weight decay.",
+    ),
+    Entry(
+        name="sgd_coordinate_clip",
+        source=SGD_COORDINATE_CLIP,
+        paper="Toward Understanding Why Adam Converges Faster Than SGD for Transformers",
+        authors="Pan & Li",
+        year=2022,
+        references=(
+            Reference("discover.references.elementwise.CoordinateClipSGD", _sgd_coordinate_clip),
+        ),
+        settings=({}, {"lr": 0.05, "momentum": 0.0, "clip_value": 0.5},
+                  {"lr": 0.01, "momentum": 0.95, "clip_value": 0.1}),
+        notes="A fixed clipping threshold; the paper's threshold is data-driven (a quantile of "
+              "|g| per step), which needs a quantile op the language does not have. Where the "
+              "paper puts the clip relative to the momentum is not verified here: the program "
+              "clips the gradient before heavy-ball momentum.",
+    ),
 )

@@ -235,7 +235,7 @@ def _adago(params, h):
                  v0=h["v0"], ns_steps=int(h["ns_steps"]))
 
 
-def _po(name: str, float64: bool):
+def _muon_group(name: str, float64: bool):
     """``make_reference`` for pytorch_optimizer class ``name`` on one ``use_muon=True`` group."""
 
     def make(params, h):
@@ -313,19 +313,17 @@ def _mars_shampoo(float64: bool):
     return make
 
 
-def _po_entry(name, source, cls, paper, authors, year, settings, notes, bf16_measured,
-              bf16_tolerance):
-    """An entry verified against pytorch_optimizer.<cls> with float64 Newton-Schulz (1e-10), and
-    against the class as shipped (bfloat16 Newton-Schulz) within twice the measured difference."""
-    shipped = Reference(f"pytorch_optimizer.{cls} (bfloat16 Newton-Schulz, as shipped)",
-                        _po(cls, float64=False), requires="pytorch-optimizer",
-                        tolerance=bf16_tolerance,
-                        tolerance_note=BF16_NOTE.format(measured=bf16_measured))
-    return Entry(
-        name=name, source=source, paper=paper, authors=authors, year=year,
-        reference=f"pytorch_optimizer.{cls} (float64 Newton-Schulz)",
-        make_reference=_po(cls, float64=True), requires="pytorch-optimizer", settings=settings,
-        min_ndim=2, max_ndim=2, extra_references=(shipped,), notes=notes)
+def _po_references(cls, bf16_measured, bf16_tolerance):
+    """pytorch_optimizer.<cls> with float64 Newton-Schulz (1e-10), then the class as shipped
+    (bfloat16 Newton-Schulz) within twice the measured difference."""
+    return (
+        Reference(f"pytorch_optimizer.{cls} (float64 Newton-Schulz)",
+                  _muon_group(cls, float64=True), requires="pytorch-optimizer"),
+        Reference(f"pytorch_optimizer.{cls} (bfloat16 Newton-Schulz, as shipped)",
+                  _muon_group(cls, float64=False), requires="pytorch-optimizer",
+                  tolerance=bf16_tolerance,
+                  tolerance_note=BF16_NOTE.format(measured=bf16_measured)),
+    )
 
 
 ENTRIES = (
@@ -335,8 +333,7 @@ ENTRIES = (
         paper="AuON: A Linear-time Alternative to Semi-Orthogonal Momentum Updates",
         authors="ryyzn9 (AuON authors)",
         year=2025,
-        reference="discover.references.matrix.AuON",
-        make_reference=_auon,
+        references=(Reference("discover.references.matrix.AuON", _auon),),
         settings=(
             {},
             {"lr": 0.08, "weight_decay": 0.01, "momentum": 0.9},
@@ -353,8 +350,7 @@ ENTRIES = (
         paper="AuON: A Linear-time Alternative to Semi-Orthogonal Momentum Updates",
         authors="ryyzn9 (AuON authors)",
         year=2025,
-        reference="discover.references.matrix.HybridAuON",
-        make_reference=_hybrid_auon,
+        references=(Reference("discover.references.matrix.HybridAuON", _hybrid_auon),),
         settings=(
             {},
             {"lr": 0.08, "weight_decay": 0.01, "ns_steps": 1},
@@ -376,8 +372,7 @@ ENTRIES = (
         paper="AdaGrad Meets Muon: Adaptive Stepsizes for Orthogonal Updates",
         authors="Zhang, Liu & Schaeffer",
         year=2025,
-        reference="discover.references.matrix.AdaGO",
-        make_reference=_adago,
+        references=(Reference("discover.references.matrix.AdaGO", _adago),),
         settings=(
             {},
             {"lr": 0.1, "momentum": 0.9, "gamma": 1.0},
@@ -390,49 +385,61 @@ ENTRIES = (
               "at v0, scales lr by sqrt(max(1, rows / cols)) and offers Nesterov momentum and "
               "weight decay. Defaults are pytorch_optimizer's. Matrices only.",
     ),
-    _po_entry(
-        "adago_po", ADAGO_PO, "AdaGO",
-        "AdaGrad Meets Muon: Adaptive Stepsizes for Orthogonal Updates",
-        "Zhang, Liu & Schaeffer", 2025,
-        ({}, {"lr": 0.1, "momentum": 0.9, "gamma": 1.0, "weight_decay": 0.01},
-         {"lr": 0.02, "eps": 0.01, "v0": 0.5, "nesterov": 1.0, "ns_steps": 3}),
-        "pytorch_optimizer's form: divides by the accumulated squared norms, not their root "
-        "(the paper's adago); with Nesterov the step size uses the Nesterov-mixed gradient's "
-        "norm, as the package does. Its conv kernels are flattened to (out, rest); here "
-        "matrices only.", bf16_measured=2.2e-3, bf16_tolerance=5e-3),
-    _po_entry(
-        "adamuon", ADAMUON, "AdaMuon",
-        "AdaMuon: Adaptive Muon Optimizer", "Si, Zhang, Zhang, Wu, Wang & Yang", 2025,
-        ({}, {"lr": 0.01, "beta1": 0.8, "beta2": 0.99, "weight_decay": 0.01},
-         {"lr": 0.05, "use_adjusted_lr": 0.0, "eps": 1e-6, "ns_steps": 3}),
-        "pytorch_optimizer.AdaMuon; whether the paper's adaptive Muon (and the one studied in "
-        "'What Really Matters in Matrix-Whitening Optimizers?') matches it exactly is "
-        "unverified. Matrices only. The shipped class's bfloat16 error is amplified by the "
-        "elementwise division by sqrt(v), hence its loose bfloat16 tolerance.",
-        bf16_measured=1.0e-1, bf16_tolerance=2e-1),
-    _po_entry(
-        "normuon", NORMUON, "NorMuon",
-        "NorMuon: Making Muon more efficient and scalable", "Li et al.", 2025,
-        ({}, {"lr": 0.01, "momentum": 0.9, "beta2": 0.99, "weight_decay": 0.01},
-         {"lr": 0.05, "nesterov": 0.0, "match_rms": 1.0, "eps": 1e-6, "ns_steps": 3}),
-        "pytorch_optimizer.NorMuon (update_scale 'preserve_norm', or 'match_rms' with "
-        "match_rms=1). Matrices only.", bf16_measured=7.1e-3, bf16_tolerance=1.5e-2),
+    Entry(
+        name="adago_po",
+        source=ADAGO_PO,
+        paper="AdaGrad Meets Muon: Adaptive Stepsizes for Orthogonal Updates",
+        authors="Zhang, Liu & Schaeffer",
+        year=2025,
+        references=_po_references("AdaGO", bf16_measured=2.2e-3, bf16_tolerance=5e-3),
+        settings=({}, {"lr": 0.1, "momentum": 0.9, "gamma": 1.0, "weight_decay": 0.01},
+                  {"lr": 0.02, "eps": 0.01, "v0": 0.5, "nesterov": 1.0, "ns_steps": 3}),
+        min_ndim=2,
+        max_ndim=2,
+        notes="pytorch_optimizer's form: divides by the accumulated squared norms, not their root "
+              "(the paper's adago); with Nesterov the step size uses the Nesterov-mixed gradient's "
+              "norm, as the package does. Its conv kernels are flattened to (out, rest); here "
+              "matrices only.",
+    ),
+    Entry(
+        name="adamuon",
+        source=ADAMUON,
+        paper="AdaMuon: Adaptive Muon Optimizer",
+        authors="Si, Zhang, Zhang, Wu, Wang & Yang",
+        year=2025,
+        references=_po_references("AdaMuon", bf16_measured=1.0e-1, bf16_tolerance=2e-1),
+        settings=({}, {"lr": 0.01, "beta1": 0.8, "beta2": 0.99, "weight_decay": 0.01},
+                  {"lr": 0.05, "use_adjusted_lr": 0.0, "eps": 1e-6, "ns_steps": 3}),
+        min_ndim=2,
+        max_ndim=2,
+        notes="pytorch_optimizer.AdaMuon; whether the paper's adaptive Muon (and the one studied in "
+              "'What Really Matters in Matrix-Whitening Optimizers?') matches it exactly is "
+              "unverified. Matrices only. The shipped class's bfloat16 error is amplified by the "
+              "elementwise division by sqrt(v), hence its loose bfloat16 tolerance.",
+    ),
+    Entry(
+        name="normuon",
+        source=NORMUON,
+        paper="NorMuon: Making Muon more efficient and scalable",
+        authors="Li et al.",
+        year=2025,
+        references=_po_references("NorMuon", bf16_measured=7.1e-3, bf16_tolerance=1.5e-2),
+        settings=({}, {"lr": 0.01, "momentum": 0.9, "beta2": 0.99, "weight_decay": 0.01},
+                  {"lr": 0.05, "nesterov": 0.0, "match_rms": 1.0, "eps": 1e-6, "ns_steps": 3}),
+        min_ndim=2,
+        max_ndim=2,
+        notes="pytorch_optimizer.NorMuon (update_scale 'preserve_norm', or 'match_rms' with "
+              "match_rms=1). Matrices only.",
+    ),
     Entry(
         name="scion",
         source=SCION,
         paper="Training Deep Learning Models with Norm-Constrained LMOs",
         authors="Pethick, Xie, Erdogan, Mertikopoulos & Cevher",
         year=2025,
-        reference="pytorch_optimizer.SCION (float64 Newton-Schulz)",
-        make_reference=_scion(light=False, float64=True),
-        requires="pytorch-optimizer",
-        settings=(
-            {},
-            {"lr": 0.01, "momentum": 0.5, "scale": 2.0, "weight_decay": 0.1},
-            {"lr": 0.02, "momentum": 1.0, "constraint": 1.0, "scale": 0.5},
-        ),
-        max_ndim=2,
-        extra_references=(
+        references=(
+            Reference("pytorch_optimizer.SCION (float64 Newton-Schulz)",
+                      _scion(light=False, float64=True), requires="pytorch-optimizer"),
             Reference("pytorch_optimizer.SCION (bfloat16 Newton-Schulz, as shipped)",
                       _scion(light=False, float64=False), requires="pytorch-optimizer",
                       tolerance=4e-2,
@@ -440,6 +447,12 @@ ENTRIES = (
                                      "significant bits); measured at most 1.9e-2 over 200 "
                                      "steps, seeds 0-3. The float64 twin is matched to 1e-10."),
         ),
+        settings=(
+            {},
+            {"lr": 0.01, "momentum": 0.5, "scale": 2.0, "weight_decay": 0.1},
+            {"lr": 0.02, "momentum": 1.0, "constraint": 1.0, "scale": 0.5},
+        ),
+        max_ndim=2,
         notes="pytorch_optimizer's SCION with its AUTO norm (spectral LMO for matrices, RMS for "
               "vectors; uSCG, or SCG with constraint=1: w = (1 - lr) w - lr * scale * lmo). Conv "
               "kernels use a flattened spectral LMO divided by the kernel volume, which the "
@@ -453,9 +466,10 @@ ENTRIES = (
         paper="Training Deep Learning Models with Norm-Constrained LMOs",
         authors="Pethick, Xie, Erdogan, Mertikopoulos & Cevher",
         year=2025,
-        reference="pytorch_optimizer.SCIONLight (float64 Newton-Schulz, accumulated gradients)",
-        make_reference=_scion(light=True, float64=True),
-        requires="pytorch-optimizer",
+        references=(
+            Reference("pytorch_optimizer.SCIONLight (float64 Newton-Schulz, accumulated gradients)",
+                      _scion(light=True, float64=True), requires="pytorch-optimizer"),
+        ),
         settings=(
             {},
             {"lr": 0.01, "momentum": 0.5, "scale": 2.0, "weight_decay": 0.1},
@@ -476,16 +490,9 @@ ENTRIES = (
         paper="MARS: Unleashing the Power of Variance Reduction for Training Large Models",
         authors="Yuan, Liu, Wu, Zhou, Gu & Gu",
         year=2024,
-        reference="pytorch_optimizer.MARS(mars_type='shampoo') (float64 Newton-Schulz)",
-        make_reference=_mars_shampoo(float64=True),
-        requires="pytorch-optimizer",
-        settings=(
-            {},
-            {"lr": 0.01, "beta1": 0.9, "gamma": 0.05, "weight_decay": 0.1, "lr_1d": 0.01},
-            {"lr": 0.001, "optimize_1d": 1.0, "beta2": 0.95, "weight_decay_1d": 0.0},
-        ),
-        max_ndim=2,
-        extra_references=(
+        references=(
+            Reference("pytorch_optimizer.MARS(mars_type='shampoo') (float64 Newton-Schulz)",
+                      _mars_shampoo(float64=True), requires="pytorch-optimizer"),
             Reference("pytorch_optimizer.MARS(mars_type='shampoo') (bfloat16 Newton-Schulz, as "
                       "shipped)", _mars_shampoo(float64=False), requires="pytorch-optimizer",
                       tolerance=1e-2,
@@ -493,6 +500,12 @@ ENTRIES = (
                                      "measured at most 3e-3 over 200 steps, seeds 0-3. The "
                                      "float64 twin is matched to 1e-10."),
         ),
+        settings=(
+            {},
+            {"lr": 0.01, "beta1": 0.9, "gamma": 0.05, "weight_decay": 0.1, "lr_1d": 0.01},
+            {"lr": 0.001, "optimize_1d": 1.0, "beta2": 0.95, "weight_decay_1d": 0.0},
+        ),
+        max_ndim=2,
         reference_overrides=("mars_type",),
         notes="Approximate MARS as pytorch_optimizer implements it (g_prev is the previous "
               "step's stochastic gradient; exact MARS needs the gradient of the current batch "

@@ -8,7 +8,7 @@ package's ``float('inf')`` and ``beta3 = 0`` for its ``None`` (``sqrt(beta2)``).
 
 from __future__ import annotations
 
-from .base import Entry
+from .base import Entry, Reference
 
 __all__ = ["ENTRIES"]
 
@@ -87,7 +87,6 @@ def _adamg(params, h):
     return opt
 
 
-_PO = "pytorch-optimizer"
 
 ENTRIES = (
     Entry(
@@ -96,9 +95,7 @@ ENTRIES = (
         paper="Prodigy: An Expeditiously Adaptive Parameter-Free Learner",
         authors="Mishchenko & Defazio",
         year=2024,
-        reference="pytorch_optimizer.Prodigy",
-        make_reference=_prodigy,
-        requires=_PO,
+        references=(Reference("pytorch_optimizer.Prodigy", _prodigy, requires="pytorch-optimizer"),),
         settings=(
             {},
             {"d0": 1e-3, "weight_decay": 0.01, "beta1": 0.8, "growth_rate": 1.05,
@@ -116,9 +113,7 @@ ENTRIES = (
         paper="Towards Stability of Parameter-free Optimization",
         authors="Pan et al.",
         year=2024,
-        reference="pytorch_optimizer.AdamG",
-        make_reference=_adamg,
-        requires="pytorch-optimizer",
+        references=(Reference("pytorch_optimizer.AdamG", _adamg, requires="pytorch-optimizer"),),
         settings=(
             {},
             {"lr": 0.1, "beta1": 0.9, "p": 0.5, "q": 0.3, "weight_decay": 0.01},

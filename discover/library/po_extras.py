@@ -8,7 +8,7 @@ from the paper.
 
 from __future__ import annotations
 
-from .base import Entry
+from .base import Entry, Reference
 
 __all__ = ["ENTRIES"]
 
@@ -169,7 +169,6 @@ def _apollo_dqn(params, h):
                      warmup_steps=int(h["warmup_steps"]), eps=h["eps"])
 
 
-_PO = "pytorch-optimizer"
 
 ENTRIES = (
     Entry(
@@ -178,9 +177,7 @@ ENTRIES = (
         paper="Ranger: RAdam + Lookahead (+ Gradient Centralization)",
         authors="Wright",
         year=2019,
-        reference="pytorch_optimizer.Ranger",
-        make_reference=_ranger,
-        requires=_PO,
+        references=(Reference("pytorch_optimizer.Ranger", _ranger, requires="pytorch-optimizer"),),
         settings=(
             {},
             {"k": 3.0, "alpha": 0.7, "weight_decay": 0.1, "beta2": 0.99, "lr": 0.01,
@@ -203,9 +200,7 @@ ENTRIES = (
         paper="On the Variance of Adaptive Optimizers: Aida",
         authors="Zhang et al.",
         year=2024,
-        reference="pytorch_optimizer.Aida",
-        make_reference=_aida,
-        requires=_PO,
+        references=(Reference("pytorch_optimizer.Aida", _aida, requires="pytorch-optimizer"),),
         settings=(
             {},
             {"k": 3.0, "weight_decay": 0.01, "rectify": 1.0, "ams_bound": 1.0, "lr": 0.01},
@@ -234,9 +229,7 @@ ENTRIES = (
               "Stochastic Optimization",
         authors="Ma",
         year=2020,
-        reference="pytorch_optimizer.ApolloDQN",
-        make_reference=_apollo_dqn,
-        requires=_PO,
+        references=(Reference("pytorch_optimizer.ApolloDQN", _apollo_dqn, requires="pytorch-optimizer"),),
         settings=(
             {},
             {"rebound_belief": 1.0, "weight_decay": 0.01, "warmup_steps": 50.0, "lr": 0.05},

@@ -209,18 +209,17 @@ ENTRIES = (
         paper="Training Neural Networks for and by Interpolation",
         authors="Berrada, Zisserman & Kumar",
         year=2020,
-        reference="discover.references.polyak.AliGPaper (paper form)",
-        make_reference=_alig,
-        settings=(
-            {},
-            {"max_lr": 0.1, "momentum": 0.9},
-            {"max_lr": 0.05, "momentum": 0.5, "adjusted_momentum": 1.0},
-        ),
-        extra_references=(
+        references=(
+            Reference("discover.references.polyak.AliGPaper (paper form)", _alig),
             Reference("pytorch_optimizer.AliG", _alig_po, "pytorch-optimizer", tolerance=1e-6,
                       tolerance_note="the package sums the squared gradient norms in float32 "
                                      "(get_global_gradient_norm), so the step size carries "
                                      "float32 rounding"),
+        ),
+        settings=(
+            {},
+            {"max_lr": 0.1, "momentum": 0.9},
+            {"max_lr": 0.05, "momentum": 0.5, "adjusted_momentum": 1.0},
         ),
         notes="f* = 0 as in the paper; max_lr = 0 means no cap (the package's None). The "
               "reference keeps the squared global norm in float64; pytorch_optimizer.AliG is "
@@ -232,8 +231,7 @@ ENTRIES = (
         paper=_MOMO,
         authors="Schaipp et al.",
         year=2024,
-        reference="discover.references.polyak.Momo (paper form)",
-        make_reference=_momo,
+        references=(Reference("discover.references.polyak.Momo (paper form)", _momo),),
         settings=(
             {},
             {"lr": 0.5, "beta": 0.8, "weight_decay": 0.01, "bias_correction": 1.0},
@@ -249,8 +247,7 @@ ENTRIES = (
         paper=_MOMO,
         authors="Schaipp et al.",
         year=2024,
-        reference="discover.references.polyak.MomoAdam (paper form)",
-        make_reference=_momo_adam,
+        references=(Reference("discover.references.polyak.MomoAdam (paper form)", _momo_adam),),
         settings=(
             {},
             {"lr": 0.05, "beta1": 0.8, "weight_decay": 0.01},
@@ -266,8 +263,7 @@ ENTRIES = (
         paper="Generalized Polyak Step Size for First Order Optimization with Momentum",
         authors="Wang, Johansson & Zhang",
         year=2023,
-        reference="discover.references.polyak.AlrSmag (paper form)",
-        make_reference=_alr_smag,
+        references=(Reference("discover.references.polyak.AlrSmag (paper form)", _alr_smag),),
         settings=(
             {},
             {"lr": 0.5, "beta": 0.5, "c": 2.0},
@@ -283,8 +279,10 @@ ENTRIES = (
         paper=_SANIA,
         authors="Abdukhakimov et al.",
         year=2023,
-        reference="discover.references.polyak.SaniaSQR (paper form, AdaGrad-SQR)",
-        make_reference=_sania_adagrad,
+        references=(
+            Reference("discover.references.polyak.SaniaSQR (paper form, AdaGrad-SQR)",
+                      _sania_adagrad),
+        ),
         settings=({}, {"lr": 0.5, "eps": 1.0}, {"lr": 0.2, "eps": 0.01}),
         notes="The step 1 - sqrt(1 - 2 f / ||g||^2_{B^-1}) zeroes the quadratic model "
               "f + <g, s> + ||s||_B^2 / 2 (1 when it has no root), as in the authors' "
@@ -297,8 +295,9 @@ ENTRIES = (
         paper=_SANIA,
         authors="Abdukhakimov et al.",
         year=2023,
-        reference="discover.references.polyak.SaniaSQR (paper form, Adam-SQR)",
-        make_reference=_sania_adam,
+        references=(
+            Reference("discover.references.polyak.SaniaSQR (paper form, Adam-SQR)", _sania_adam),
+        ),
         settings=({}, {"lr": 0.5, "beta2": 0.99, "eps": 1.0}, {"lr": 0.2, "eps": 0.01}),
         notes="As sania_adagrad_sqr with B = max(v / (1 - beta2^t), eps), v an EMA of g^2; "
               "like the authors' SANIA_AdamSQR there is no first moment.",

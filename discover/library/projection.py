@@ -10,7 +10,7 @@ conv kernel) and then per tensor; SWATS uses inner products over the whole param
 
 from __future__ import annotations
 
-from .base import Entry
+from .base import Entry, Reference
 
 __all__ = ["ENTRIES"]
 
@@ -152,7 +152,6 @@ def _adaptive_braking(params, h):
     return AdaptiveBraking(params, lr=h["lr"], momentum=h["momentum"], rho=h["rho"])
 
 
-_PO = "pytorch-optimizer"
 
 ENTRIES = (
     Entry(
@@ -162,9 +161,7 @@ ENTRIES = (
               "Weights",
         authors="Heo et al.",
         year=2021,
-        reference="pytorch_optimizer.AdamP",
-        make_reference=_adamp,
-        requires=_PO,
+        references=(Reference("pytorch_optimizer.AdamP", _adamp, requires="pytorch-optimizer"),),
         settings=(
             {},
             {"lr": 0.01, "weight_decay": 0.1, "delta": 1.0, "beta1": 0.8},
@@ -185,9 +182,7 @@ ENTRIES = (
               "Weights",
         authors="Heo et al.",
         year=2021,
-        reference="pytorch_optimizer.SGDP",
-        make_reference=_sgdp,
-        requires=_PO,
+        references=(Reference("pytorch_optimizer.SGDP", _sgdp, requires="pytorch-optimizer"),),
         settings=(
             {},
             {"lr": 0.1, "momentum": 0.9, "weight_decay": 0.01, "delta": 1.0},
@@ -203,8 +198,7 @@ ENTRIES = (
         paper="Improving Generalization Performance by Switching from Adam to SGD",
         authors="Keskar & Socher",
         year=2017,
-        reference="discover.references.reductions.SwatsPaper (paper form)",
-        make_reference=_swats,
+        references=(Reference("discover.references.reductions.SwatsPaper (paper form)", _swats),),
         settings=(
             {},
             {"lr": 0.01, "switch_eps": 0.001, "beta2": 0.99},
@@ -222,8 +216,10 @@ ENTRIES = (
         paper="Adaptive Braking for Mitigating Gradient Delay",
         authors="Venigalla et al.",
         year=2020,
-        reference="discover.references.reductions.AdaptiveBraking (paper form)",
-        make_reference=_adaptive_braking,
+        references=(
+            Reference("discover.references.reductions.AdaptiveBraking (paper form)",
+                      _adaptive_braking),
+        ),
         settings=(
             {},
             {"lr": 0.05, "momentum": 0.95, "rho": 2.0},

@@ -10,7 +10,7 @@ through ``global_sum`` / ``global_numel``, the alternating momentum buffers swap
 
 from __future__ import annotations
 
-from .base import Entry
+from .base import Entry, Reference
 
 __all__ = ["ENTRIES"]
 
@@ -117,7 +117,6 @@ def _ranger21(params, h):
                     eps=h["eps"])
 
 
-_PO = "pytorch-optimizer"
 
 ENTRIES = (
     Entry(
@@ -126,9 +125,7 @@ ENTRIES = (
         paper="Ranger21: a synergistic deep learning optimizer",
         authors="Wright & Demeure",
         year=2021,
-        reference="pytorch_optimizer.Ranger21",
-        make_reference=_ranger21,
-        requires=_PO,
+        references=(Reference("pytorch_optimizer.Ranger21", _ranger21, requires="pytorch-optimizer"),),
         settings=(
             {},
             {"num_iterations": 200.0},

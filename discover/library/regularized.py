@@ -5,7 +5,7 @@ regularized majorization-minimization: moving averages of gradients and weights)
 
 from __future__ import annotations
 
-from .base import Entry
+from .base import Entry, Reference
 
 __all__ = ["ENTRIES"]
 
@@ -73,9 +73,7 @@ ENTRIES = (
         paper="Why Gradients Rapidly Increase Near the End of Training",
         authors="Defazio",
         year=2025,
-        reference="pytorch_optimizer.AdamC",
-        make_reference=_adamc,
-        requires="pytorch-optimizer",
+        references=(Reference("pytorch_optimizer.AdamC", _adamc, requires="pytorch-optimizer"),),
         settings=(
             {},
             {"lr": 0.0005, "max_lr": 0.002, "normalized": 1.0, "weight_decay": 0.1},
@@ -95,9 +93,7 @@ ENTRIES = (
               "multi-convex surrogates",
         authors="Lyu",
         year=2022,
-        reference="pytorch_optimizer.SRMM",
-        make_reference=_srmm,
-        requires="pytorch-optimizer",
+        references=(Reference("pytorch_optimizer.SRMM", _srmm, requires="pytorch-optimizer"),),
         settings=(
             {},
             {"lr": 0.05, "beta": 0.7, "memory_length": 20.0},

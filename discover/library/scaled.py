@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import Entry, po_class as _po, betas as _betas
+from .base import Entry, Reference, betas, po_class
 
 __all__ = ["ENTRIES"]
 
@@ -170,107 +170,138 @@ def amos(w, g, m, v, decay, t, lr=0.001, beta=0.999, momentum=0.0, extra_l2=0.0,
 
 
 def _adams(params, h):
-    return _po("AdamS")(params, lr=h["lr"], betas=_betas(h), eps=h["eps"],
-                        weight_decay=h["weight_decay"])
+    return po_class("AdamS")(params, lr=h["lr"], betas=betas(h), eps=h["eps"],
+                             weight_decay=h["weight_decay"])
 
 
 def _adai(params, h):
-    return _po("Adai")(params, lr=h["lr"], betas=(h["beta0"], h["beta2"]), eps=h["eps"],
-                       weight_decay=h["weight_decay"],
-                       weight_decouple=bool(h["weight_decouple"]),
-                       stable_weight_decay=bool(h["stable_weight_decay"]),
-                       dampening=h["dampening"])
+    return po_class("Adai")(params, lr=h["lr"], betas=(h["beta0"], h["beta2"]), eps=h["eps"],
+                            weight_decay=h["weight_decay"],
+                            weight_decouple=bool(h["weight_decouple"]),
+                            stable_weight_decay=bool(h["stable_weight_decay"]),
+                            dampening=h["dampening"])
 
 
 def _avagrad(params, h):
-    return _po("AvaGrad")(params, lr=h["lr"], betas=_betas(h), eps=h["eps"],
-                          weight_decay=h["weight_decay"])
+    return po_class("AvaGrad")(params, lr=h["lr"], betas=betas(h), eps=h["eps"],
+                               weight_decay=h["weight_decay"])
 
 
 def _adanorm(params, h):
-    return _po("AdaNorm")(params, lr=h["lr"], betas=_betas(h), r=h["r"], eps=h["eps"],
-                          weight_decay=h["weight_decay"])
+    return po_class("AdaNorm")(params, lr=h["lr"], betas=betas(h), r=h["r"], eps=h["eps"],
+                               weight_decay=h["weight_decay"])
 
 
 def _fadam(params, h):
     # float64 moments: the defaults keep them in float32, which is not a 1e-10 reference
-    return _po("FAdam")(params, lr=h["lr"], betas=_betas(h), weight_decay=h["weight_decay"],
-                        clip=h["clip_rms"], p=h["p"], eps=h["eps"], eps_2=h["eps_2"],
-                        momentum_dtype=torch.float64, fim_dtype=torch.float64)
+    return po_class("FAdam")(params, lr=h["lr"], betas=betas(h), weight_decay=h["weight_decay"],
+                             clip=h["clip_rms"], p=h["p"], eps=h["eps"], eps_2=h["eps_2"],
+                             momentum_dtype=torch.float64, fim_dtype=torch.float64)
 
 
 def _amos(params, h):
-    return _po("Amos")(params, lr=h["lr"], beta=h["beta"], momentum=h["momentum"],
-                       extra_l2=h["extra_l2"], c_coef=h["c_coef"], d_coef=h["d_coef"],
-                       eps=h["eps"])
+    return po_class("Amos")(params, lr=h["lr"], beta=h["beta"], momentum=h["momentum"],
+                            extra_l2=h["extra_l2"], c_coef=h["c_coef"], d_coef=h["d_coef"],
+                            eps=h["eps"])
 
 
 ENTRIES = (
-    Entry(name="adams", source=ADAMS, paper="Understanding and Scheduling Weight Decay",
-          authors="Xie et al.", year=2020, reference="pytorch_optimizer.AdamS",
-          make_reference=_adams, requires="pytorch-optimizer",
-          settings=({}, {"lr": 0.01, "beta1": 0.8, "beta2": 0.99, "weight_decay": 0.01},
-                    {"lr": 0.003, "beta2": 0.9, "eps": 1e-12, "weight_decay": 0.1}),
-          notes="The mean of v_hat is over every tensor of the group (global_sum / "
-                "global_numel); pytorch_optimizer takes it over all groups."),
-    Entry(name="adai", source=ADAI,
-          paper="Adaptive Inertia: Disentangling the Effects of Adaptive Learning Rate and "
-                "Momentum",
-          authors="Xie, Wang, Zhang, Sato & Sugiyama", year=2022,
-          reference="pytorch_optimizer.Adai", make_reference=_adai,
-          requires="pytorch-optimizer",
-          settings=({}, {"lr": 0.01, "beta0": 0.3, "beta2": 0.9, "weight_decay": 0.01,
-                         "dampening": 0.5},
-                    {"lr": 0.003, "beta2": 0.999, "eps": 1e-4, "weight_decay": 0.05,
-                     "weight_decouple": 1.0, "stable_weight_decay": 1.0}),
-          notes="beta0 and beta2 are pytorch_optimizer's betas; the mean of v_hat is over the "
-                "group (pytorch_optimizer: over all groups)."),
-    Entry(name="avagrad", source=AVAGRAD,
-          paper="Domain-independent Dominance of Adaptive Methods",
-          authors="Savarese, McAllester, Babu & Maire", year=2021,
-          reference="pytorch_optimizer.AvaGrad", make_reference=_avagrad,
-          requires="pytorch-optimizer",
-          settings=({}, {"lr": 0.3, "beta1": 0.8, "beta2": 0.99, "weight_decay": 0.01},
-                    {"lr": 0.03, "beta2": 0.9, "eps": 0.01}),
-          notes="As pytorch_optimizer: gamma is computed from v before this step's update with "
-                "this step's bias correction and used at the next step, so it lags the "
-                "denominator it normalises by one step. gamma is a group scalar kept as state "
-                "of shape (); the program writes it as 0 * gamma + ..., because the fast "
-                "in-place path cannot yet store a state whose new value is a pure group "
-                "scalar (primitives/fast.py assigns it as a list). Decoupled weight decay."),
-    Entry(name="adanorm", source=ADANORM,
-          paper="AdaNorm: Adaptive Gradient Norm Correction based Optimizer for CNNs",
-          authors="Dubey, Singh & Chaudhuri", year=2023, reference="pytorch_optimizer.AdaNorm",
-          make_reference=_adanorm, requires="pytorch-optimizer",
-          settings=({}, {"lr": 0.01, "beta1": 0.8, "beta2": 0.999, "r": 0.9,
-                         "weight_decay": 0.01},
-                    {"lr": 0.003, "beta2": 0.9, "r": 0.99, "eps": 1e-12}),
-          notes="Adam's efficient form (eps on the raw sqrt(v), folded bias correction) with "
-                "sqrt(v + 1e-15), as pytorch_optimizer. The norm EMA e is a per-tensor scalar. "
-                "Decoupled weight decay."),
-    Entry(name="fadam", source=FADAM,
-          paper="FAdam: Adam is a natural gradient optimizer using diagonal empirical Fisher "
-                "information",
-          authors="Hwang", year=2024, reference="pytorch_optimizer.FAdam(float64 states)",
-          make_reference=_fadam, requires="pytorch-optimizer",
-          settings=({}, {"lr": 0.01, "beta1": 0.8, "beta2": 0.99, "weight_decay": 0.01,
-                         "clip_rms": 0.5},
-                    {"lr": 0.003, "weight_decay": 0.0, "p": 0.4, "eps": 1e-4, "eps_2": 0.1}),
-          notes="pytorch_optimizer keeps the momentum and Fisher estimates in float32 by "
-                "default (momentum_dtype, fim_dtype); it is verified with float64 states. The "
-                "Fisher EMA uses the bias-corrected rate (beta2 - beta2^t) / (1 - beta2^t) "
-                "instead of a separate bias correction. clip_rms is pytorch_optimizer's clip "
-                "(clip is an op name)."),
-    Entry(name="amos", source=AMOS,
-          paper="Amos: An Adam-style Optimizer with Adaptive Weight Decay towards "
-                "Model-Oriented Scale",
-          authors="Tian & Parikh", year=2022, reference="pytorch_optimizer.Amos",
-          make_reference=_amos, requires="pytorch-optimizer", max_ndim=4,
-          settings=({}, {"lr": 0.01, "beta": 0.99, "momentum": 0.9, "extra_l2": 0.01},
-                    {"lr": 0.003, "beta": 0.9999, "c_coef": 0.5, "d_coef": 0.1,
-                     "eps": 1e-12}),
-          notes="pytorch_optimizer's target scale from the shape (its get_scale): fan = "
-                "size(1), recovered from numel ratios of the row/column/unit reductions for "
-                "tensors of up to 4 dims (max_ndim=4). v and decay are per-tensor scalars. "
-                "The momentum (off by default) averages the update itself."),
+    Entry(
+        name="adams",
+        source=ADAMS,
+        paper="Understanding and Scheduling Weight Decay",
+        authors="Xie et al.",
+        year=2020,
+        references=(Reference("pytorch_optimizer.AdamS", _adams, requires="pytorch-optimizer"),),
+        settings=({}, {"lr": 0.01, "beta1": 0.8, "beta2": 0.99, "weight_decay": 0.01},
+                  {"lr": 0.003, "beta2": 0.9, "eps": 1e-12, "weight_decay": 0.1}),
+        notes="The mean of v_hat is over every tensor of the group (global_sum / "
+              "global_numel); pytorch_optimizer takes it over all groups.",
+    ),
+    Entry(
+        name="adai",
+        source=ADAI,
+        paper="Adaptive Inertia: Disentangling the Effects of Adaptive Learning Rate and "
+              "Momentum",
+        authors="Xie, Wang, Zhang, Sato & Sugiyama",
+        year=2022,
+        references=(Reference("pytorch_optimizer.Adai", _adai, requires="pytorch-optimizer"),),
+        settings=({}, {"lr": 0.01, "beta0": 0.3, "beta2": 0.9, "weight_decay": 0.01,
+                       "dampening": 0.5},
+                  {"lr": 0.003, "beta2": 0.999, "eps": 1e-4, "weight_decay": 0.05,
+                   "weight_decouple": 1.0, "stable_weight_decay": 1.0}),
+        notes="beta0 and beta2 are pytorch_optimizer's betas; the mean of v_hat is over the "
+              "group (pytorch_optimizer: over all groups).",
+    ),
+    Entry(
+        name="avagrad",
+        source=AVAGRAD,
+        paper="Domain-independent Dominance of Adaptive Methods",
+        authors="Savarese, McAllester, Babu & Maire",
+        year=2021,
+        references=(
+            Reference("pytorch_optimizer.AvaGrad", _avagrad, requires="pytorch-optimizer"),
+        ),
+        settings=({}, {"lr": 0.3, "beta1": 0.8, "beta2": 0.99, "weight_decay": 0.01},
+                  {"lr": 0.03, "beta2": 0.9, "eps": 0.01}),
+        notes="As pytorch_optimizer: gamma is computed from v before this step's update with "
+              "this step's bias correction and used at the next step, so it lags the "
+              "denominator it normalises by one step. gamma is a group scalar kept as state "
+              "of shape (); the program writes it as 0 * gamma + ..., because the fast "
+              "in-place path cannot yet store a state whose new value is a pure group "
+              "scalar (primitives/fast.py assigns it as a list). Decoupled weight decay.",
+    ),
+    Entry(
+        name="adanorm",
+        source=ADANORM,
+        paper="AdaNorm: Adaptive Gradient Norm Correction based Optimizer for CNNs",
+        authors="Dubey, Singh & Chaudhuri",
+        year=2023,
+        references=(
+            Reference("pytorch_optimizer.AdaNorm", _adanorm, requires="pytorch-optimizer"),
+        ),
+        settings=({}, {"lr": 0.01, "beta1": 0.8, "beta2": 0.999, "r": 0.9,
+                       "weight_decay": 0.01},
+                  {"lr": 0.003, "beta2": 0.9, "r": 0.99, "eps": 1e-12}),
+        notes="Adam's efficient form (eps on the raw sqrt(v), folded bias correction) with "
+              "sqrt(v + 1e-15), as pytorch_optimizer. The norm EMA e is a per-tensor scalar. "
+              "Decoupled weight decay.",
+    ),
+    Entry(
+        name="fadam",
+        source=FADAM,
+        paper="FAdam: Adam is a natural gradient optimizer using diagonal empirical Fisher "
+              "information",
+        authors="Hwang",
+        year=2024,
+        references=(
+            Reference("pytorch_optimizer.FAdam(float64 states)", _fadam,
+                      requires="pytorch-optimizer"),
+        ),
+        settings=({}, {"lr": 0.01, "beta1": 0.8, "beta2": 0.99, "weight_decay": 0.01,
+                       "clip_rms": 0.5},
+                  {"lr": 0.003, "weight_decay": 0.0, "p": 0.4, "eps": 1e-4, "eps_2": 0.1}),
+        notes="pytorch_optimizer keeps the momentum and Fisher estimates in float32 by "
+              "default (momentum_dtype, fim_dtype); it is verified with float64 states. The "
+              "Fisher EMA uses the bias-corrected rate (beta2 - beta2^t) / (1 - beta2^t) "
+              "instead of a separate bias correction. clip_rms is pytorch_optimizer's clip "
+              "(clip is an op name).",
+    ),
+    Entry(
+        name="amos",
+        source=AMOS,
+        paper="Amos: An Adam-style Optimizer with Adaptive Weight Decay towards "
+              "Model-Oriented Scale",
+        authors="Tian & Parikh",
+        year=2022,
+        references=(Reference("pytorch_optimizer.Amos", _amos, requires="pytorch-optimizer"),),
+        max_ndim=4,
+        settings=({}, {"lr": 0.01, "beta": 0.99, "momentum": 0.9, "extra_l2": 0.01},
+                  {"lr": 0.003, "beta": 0.9999, "c_coef": 0.5, "d_coef": 0.1,
+                   "eps": 1e-12}),
+        notes="pytorch_optimizer's target scale from the shape (its get_scale): fan = "
+              "size(1), recovered from numel ratios of the row/column/unit reductions for "
+              "tensors of up to 4 dims (max_ndim=4). v and decay are per-tensor scalars. "
+              "The momentum (off by default) averages the update itself.",
+    ),
 )

@@ -13,7 +13,7 @@ are group-level scalars. verify compares ``y`` (the weights) and ``z``.
 
 from __future__ import annotations
 
-from .base import Entry
+from .base import Entry, Reference
 
 __all__ = ["ENTRIES"]
 
@@ -123,7 +123,6 @@ def _schedule_free_radam(params, h):
                              **_common(h))
 
 
-_PO = "pytorch-optimizer"
 _PAPER = "The Road Less Scheduled"
 
 ENTRIES = (
@@ -133,9 +132,9 @@ ENTRIES = (
         paper=_PAPER,
         authors="Defazio et al.",
         year=2024,
-        reference="pytorch_optimizer.ScheduleFreeSGD",
-        make_reference=_schedule_free_sgd,
-        requires=_PO,
+        references=(
+            Reference("pytorch_optimizer.ScheduleFreeSGD", _schedule_free_sgd, requires="pytorch-optimizer"),
+        ),
         settings=(
             {},
             {"lr": 0.1, "warmup_steps": 10.0, "weight_decay": 0.01, "momentum": 0.8},
@@ -152,9 +151,9 @@ ENTRIES = (
         paper=_PAPER,
         authors="Defazio et al.",
         year=2024,
-        reference="pytorch_optimizer.ScheduleFreeAdamW",
-        make_reference=_schedule_free_adamw,
-        requires=_PO,
+        references=(
+            Reference("pytorch_optimizer.ScheduleFreeAdamW", _schedule_free_adamw, requires="pytorch-optimizer"),
+        ),
         settings=(
             {},
             {"lr": 0.01, "warmup_steps": 10.0, "weight_decay": 0.01, "beta1": 0.8,
@@ -173,9 +172,9 @@ ENTRIES = (
         paper=_PAPER,
         authors="Defazio et al.",
         year=2024,
-        reference="pytorch_optimizer.ScheduleFreeRAdam",
-        make_reference=_schedule_free_radam,
-        requires=_PO,
+        references=(
+            Reference("pytorch_optimizer.ScheduleFreeRAdam", _schedule_free_radam, requires="pytorch-optimizer"),
+        ),
         settings=(
             {},
             {"lr": 0.01, "weight_decay": 0.01, "beta1": 0.8, "beta2": 0.99},

@@ -12,7 +12,7 @@ AdaMomentum, Yogi and Padam as the papers state them.
 
 from __future__ import annotations
 
-from .base import Entry, po_class as _po, betas as _betas
+from .base import Entry, Reference, betas, po_class
 
 __all__ = ["ENTRIES"]
 
@@ -171,50 +171,50 @@ def adashift(w, g, m, v, QUEUE, t, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-10):
 
 
 def _adabelief(params, h):
-    return _po("AdaBelief")(params, lr=h["lr"], betas=_betas(h), eps=h["eps"],
-                            weight_decay=h["weight_decay"])
+    return po_class("AdaBelief")(params, lr=h["lr"], betas=betas(h), eps=h["eps"],
+                                 weight_decay=h["weight_decay"])
 
 
 def _adabelief_rectified(params, h):
-    return _po("AdaBelief")(params, lr=h["lr"], betas=_betas(h), eps=h["eps"],
-                            weight_decay=h["weight_decay"], rectify=True)
+    return po_class("AdaBelief")(params, lr=h["lr"], betas=betas(h), eps=h["eps"],
+                                 weight_decay=h["weight_decay"], rectify=True)
 
 
 def _adamomentum(params, h):
     from discover.references.elementwise import AdaMomentum  # noqa: PLC0415
 
-    return AdaMomentum(params, lr=h["lr"], betas=_betas(h), eps=h["eps"],
+    return AdaMomentum(params, lr=h["lr"], betas=betas(h), eps=h["eps"],
                        weight_decay=h["weight_decay"])
 
 
 def _yogi(params, h):
     from discover.references.elementwise import YogiPaper  # noqa: PLC0415
 
-    return YogiPaper(params, lr=h["lr"], betas=_betas(h),
+    return YogiPaper(params, lr=h["lr"], betas=betas(h),
                      initial_accumulator=h["initial_accumulator"], eps=h["eps"],
                      weight_decay=h["weight_decay"])
 
 
 def _yogi_bias_corrected(params, h):
-    return _po("Yogi")(params, lr=h["lr"], betas=_betas(h),
-                       initial_accumulator=h["initial_accumulator"], eps=h["eps"],
-                       weight_decay=h["weight_decay"])
+    return po_class("Yogi")(params, lr=h["lr"], betas=betas(h),
+                            initial_accumulator=h["initial_accumulator"], eps=h["eps"],
+                            weight_decay=h["weight_decay"])
 
 
 def _padam(params, h):
     from discover.references.elementwise import PadamAMSGrad  # noqa: PLC0415
 
-    return PadamAMSGrad(params, lr=h["lr"], betas=_betas(h), partial=h["partial"], eps=h["eps"],
+    return PadamAMSGrad(params, lr=h["lr"], betas=betas(h), partial=h["partial"], eps=h["eps"],
                         weight_decay=h["weight_decay"])
 
 
 def _padam_no_max(params, h):
-    return _po("PAdam")(params, lr=h["lr"], betas=_betas(h), partial=h["partial"], eps=h["eps"],
-                        weight_decay=h["weight_decay"])
+    return po_class("PAdam")(params, lr=h["lr"], betas=betas(h), partial=h["partial"], eps=h["eps"],
+                             weight_decay=h["weight_decay"])
 
 
 def _adashift(params, h):
-    return _po("AdaShift")(params, lr=h["lr"], betas=_betas(h), keep_num=10, eps=h["eps"])
+    return po_class("AdaShift")(params, lr=h["lr"], betas=betas(h), keep_num=10, eps=h["eps"])
 
 
 _ADAM_LIKE = (
@@ -233,63 +233,117 @@ _YOGI_SETTINGS = ({}, {"lr": 0.03, "beta1": 0.8, "beta2": 0.99, "weight_decay": 
                   {"lr": 0.003, "beta2": 0.9, "initial_accumulator": 0.01, "eps": 1e-6})
 
 ENTRIES = (
-    Entry(name="adabelief", source=ADABELIEF, paper=_BELIEF, authors="Zhuang et al.", year=2020,
-          reference="pytorch_optimizer.AdaBelief", make_reference=_adabelief,
-          requires="pytorch-optimizer", settings=({}, *_ADAM_LIKE),
-          notes="Without rectification (pytorch_optimizer's default; see adabelief_rectified). "
-                "eps enters twice, inside s and outside the square root, as in the paper's "
-                "Algorithm 2. Decoupled weight decay, the official v0.2 default."),
-    Entry(name="adabelief_rectified", source=ADABELIEF_RECTIFIED, paper=_BELIEF,
-          authors="Zhuang et al.", year=2020,
-          reference="pytorch_optimizer.AdaBelief(rectify=True)",
-          make_reference=_adabelief_rectified, requires="pytorch-optimizer",
-          settings=({}, *_ADAM_LIKE), reference_overrides=("rectify",),
-          notes="rectify=True (the official adabelief-pytorch 0.2 default, as recalled in the "
-                "catalogue; not re-checked); while "
-                "rho_t < 5 the step is SGD with bias-corrected momentum (degenerated_to_sgd). "
-                "In the rectified branch the denominator is sqrt(s) + eps with sqrt(1 - "
-                "beta2^t) folded into r, as pytorch_optimizer does."),
-    Entry(name="adamomentum", source=ADAMOMENTUM,
-          paper="Rethinking Adam: A Twofold Exponential Moving Average Approach",
-          authors="Wang et al.", year=2021,
-          reference="discover.references.elementwise.AdaMomentum", make_reference=_adamomentum,
-          settings=({}, *_ADAM_LIKE),
-          notes="No package has AdaMomentum; the paper's rule (v tracks m^2). Whether eps is "
-                "added inside v (as in AdaBelief) is not confirmed from the paper text; the "
-                "program adds it inside v and outside the square root. L2 weight decay."),
-    Entry(name="yogi", source=YOGI, paper=_YOGI, authors=_YOGI_AUTHORS, year=2018,
-          reference="discover.references.elementwise.YogiPaper", make_reference=_yogi,
-          settings=_YOGI_SETTINGS,
-          notes="The paper's Algorithm 2: no bias correction, m starts at 0 and v at "
-                "initial_accumulator (1e-6 recalled from the paper's experiments, not re-read). "
-                "pytorch_optimizer.Yogi bias-corrects and starts m at 1e-6 too: that is "
-                "yogi_bias_corrected. Decoupled weight decay (not in the paper)."),
-    Entry(name="yogi_bias_corrected", source=YOGI_BIAS_CORRECTED, paper=_YOGI,
-          authors=_YOGI_AUTHORS, year=2018, reference="pytorch_optimizer.Yogi",
-          make_reference=_yogi_bias_corrected, requires="pytorch-optimizer",
-          settings=_YOGI_SETTINGS,
-          notes="pytorch_optimizer's form: Adam's bias corrections on m and v, both started at "
-                "initial_accumulator; the paper has neither (see yogi)."),
-    Entry(name="padam", source=PADAM, paper=_PADAM, authors=_PADAM_AUTHORS, year=2020,
-          reference="discover.references.elementwise.PadamAMSGrad", make_reference=_padam,
-          settings=_PADAM_SETTINGS,
-          notes="Padam builds on AMSGrad (the running maximum of v, the official code's "
-                "amsgrad=True default), with Adam's bias corrections and eps as the official "
-                "code has them (the paper's Algorithm 1 has neither). pytorch_optimizer.PAdam "
-                "drops the maximum: that is padam_no_max. L2 weight decay."),
-    Entry(name="padam_no_max", source=PADAM_NO_MAX, paper=_PADAM, authors=_PADAM_AUTHORS,
-          year=2020, reference="pytorch_optimizer.PAdam", make_reference=_padam_no_max,
-          requires="pytorch-optimizer", settings=_PADAM_SETTINGS,
-          notes="pytorch_optimizer's PAdam: Padam on Adam (no AMSGrad maximum)."),
-    Entry(name="adashift", source=ADASHIFT,
-          paper="AdaShift: Decorrelation and Convergence of Adaptive Learning Rate Methods",
-          authors="Zhou et al.", year=2019, reference="pytorch_optimizer.AdaShift",
-          make_reference=_adashift, requires="pytorch-optimizer",
-          settings=({}, {"lr": 0.01, "beta1": 0.8, "beta2": 0.99},
-                    {"lr": 0.003, "beta1": 0.95, "beta2": 0.9, "eps": 1e-6}),
-          notes="keep_num = 10, pytorch_optimizer's default, as ten state tensors q1..q10 "
-                "shifted every step (the queue length is the program's structure, not a "
-                "hyperparameter). The reduction is the max over the whole tensor "
-                "(pytorch_optimizer's reduce_func=torch.max); no update during the first 10 "
-                "steps."),
+    Entry(
+        name="adabelief",
+        source=ADABELIEF,
+        paper=_BELIEF,
+        authors="Zhuang et al.",
+        year=2020,
+        references=(
+            Reference("pytorch_optimizer.AdaBelief", _adabelief, requires="pytorch-optimizer"),
+        ),
+        settings=({}, *_ADAM_LIKE),
+        notes="Without rectification (pytorch_optimizer's default; see adabelief_rectified). "
+              "eps enters twice, inside s and outside the square root, as in the paper's "
+              "Algorithm 2. Decoupled weight decay, the official v0.2 default.",
+    ),
+    Entry(
+        name="adabelief_rectified",
+        source=ADABELIEF_RECTIFIED,
+        paper=_BELIEF,
+        authors="Zhuang et al.",
+        year=2020,
+        references=(
+            Reference("pytorch_optimizer.AdaBelief(rectify=True)", _adabelief_rectified,
+                      requires="pytorch-optimizer"),
+        ),
+        settings=({}, *_ADAM_LIKE),
+        reference_overrides=("rectify",),
+        notes="rectify=True (the official adabelief-pytorch 0.2 default, as recalled in the "
+              "catalogue; not re-checked); while "
+              "rho_t < 5 the step is SGD with bias-corrected momentum (degenerated_to_sgd). "
+              "In the rectified branch the denominator is sqrt(s) + eps with sqrt(1 - "
+              "beta2^t) folded into r, as pytorch_optimizer does.",
+    ),
+    Entry(
+        name="adamomentum",
+        source=ADAMOMENTUM,
+        paper="Rethinking Adam: A Twofold Exponential Moving Average Approach",
+        authors="Wang et al.",
+        year=2021,
+        references=(Reference("discover.references.elementwise.AdaMomentum", _adamomentum),),
+        settings=({}, *_ADAM_LIKE),
+        notes="No package has AdaMomentum; the paper's rule (v tracks m^2). Whether eps is "
+              "added inside v (as in AdaBelief) is not confirmed from the paper text; the "
+              "program adds it inside v and outside the square root. L2 weight decay.",
+    ),
+    Entry(
+        name="yogi",
+        source=YOGI,
+        paper=_YOGI,
+        authors=_YOGI_AUTHORS,
+        year=2018,
+        references=(Reference("discover.references.elementwise.YogiPaper", _yogi),),
+        settings=_YOGI_SETTINGS,
+        notes="The paper's Algorithm 2: no bias correction, m starts at 0 and v at "
+              "initial_accumulator (1e-6 recalled from the paper's experiments, not re-read). "
+              "pytorch_optimizer.Yogi bias-corrects and starts m at 1e-6 too: that is "
+              "yogi_bias_corrected. Decoupled weight decay (not in the paper).",
+    ),
+    Entry(
+        name="yogi_bias_corrected",
+        source=YOGI_BIAS_CORRECTED,
+        paper=_YOGI,
+        authors=_YOGI_AUTHORS,
+        year=2018,
+        references=(
+            Reference("pytorch_optimizer.Yogi", _yogi_bias_corrected,
+                      requires="pytorch-optimizer"),
+        ),
+        settings=_YOGI_SETTINGS,
+        notes="pytorch_optimizer's form: Adam's bias corrections on m and v, both started at "
+              "initial_accumulator; the paper has neither (see yogi).",
+    ),
+    Entry(
+        name="padam",
+        source=PADAM,
+        paper=_PADAM,
+        authors=_PADAM_AUTHORS,
+        year=2020,
+        references=(Reference("discover.references.elementwise.PadamAMSGrad", _padam),),
+        settings=_PADAM_SETTINGS,
+        notes="Padam builds on AMSGrad (the running maximum of v, the official code's "
+              "amsgrad=True default), with Adam's bias corrections and eps as the official "
+              "code has them (the paper's Algorithm 1 has neither). pytorch_optimizer.PAdam "
+              "drops the maximum: that is padam_no_max. L2 weight decay.",
+    ),
+    Entry(
+        name="padam_no_max",
+        source=PADAM_NO_MAX,
+        paper=_PADAM,
+        authors=_PADAM_AUTHORS,
+        year=2020,
+        references=(
+            Reference("pytorch_optimizer.PAdam", _padam_no_max, requires="pytorch-optimizer"),
+        ),
+        settings=_PADAM_SETTINGS,
+        notes="pytorch_optimizer's PAdam: Padam on Adam (no AMSGrad maximum).",
+    ),
+    Entry(
+        name="adashift",
+        source=ADASHIFT,
+        paper="AdaShift: Decorrelation and Convergence of Adaptive Learning Rate Methods",
+        authors="Zhou et al.",
+        year=2019,
+        references=(
+            Reference("pytorch_optimizer.AdaShift", _adashift, requires="pytorch-optimizer"),
+        ),
+        settings=({}, {"lr": 0.01, "beta1": 0.8, "beta2": 0.99},
+                  {"lr": 0.003, "beta1": 0.95, "beta2": 0.9, "eps": 1e-6}),
+        notes="keep_num = 10, pytorch_optimizer's default, as ten state tensors q1..q10 "
+              "shifted every step (the queue length is the program's structure, not a "
+              "hyperparameter). The reduction is the max over the whole tensor "
+              "(pytorch_optimizer's reduce_func=torch.max); no update during the first 10 "
+              "steps.",
+    ),
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import Entry
+from .base import Entry, Reference
 
 __all__ = ["ENTRIES"]
 
@@ -40,8 +40,7 @@ ENTRIES = (
         paper="A Stochastic Approximation Method",
         authors="Robbins & Monro",
         year=1951,
-        reference="torch.optim.SGD",
-        make_reference=_sgd,
+        references=(Reference("torch.optim.SGD", _sgd),),
         settings=(
             {},
             {"lr": 0.05, "weight_decay": 0.01},

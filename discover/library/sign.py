@@ -11,7 +11,7 @@ References: the ``pytorch_optimizer`` classes named in each entry. Weight decay 
 
 from __future__ import annotations
 
-from .base import Entry, po_class as _po
+from .base import Entry, Reference, po_class
 
 __all__ = ["ENTRIES"]
 
@@ -111,21 +111,21 @@ def ano(w, g, m, v, t, lr=0.0001, beta1=0.92, beta2=0.99, eps=1e-08, weight_deca
 
 
 def _signsgd(params, h):
-    return _po("SignSGD")(params, lr=h["lr"], momentum=0.0, weight_decay=h["weight_decay"])
+    return po_class("SignSGD")(params, lr=h["lr"], momentum=0.0, weight_decay=h["weight_decay"])
 
 
 def _signum(params, h):
-    return _po("SignSGD")(params, lr=h["lr"], momentum=h["momentum"],
-                          weight_decay=h["weight_decay"])
+    return po_class("SignSGD")(params, lr=h["lr"], momentum=h["momentum"],
+                               weight_decay=h["weight_decay"])
 
 
 def _tiger(params, h):
-    return _po("Tiger")(params, lr=h["lr"], beta=h["beta"], weight_decay=h["weight_decay"])
+    return po_class("Tiger")(params, lr=h["lr"], beta=h["beta"], weight_decay=h["weight_decay"])
 
 
 def _cautious_lion(params, h):
-    return _po("Lion")(params, lr=h["lr"], betas=(h["beta1"], h["beta2"]),
-                       weight_decay=h["weight_decay"], cautious=True)
+    return po_class("Lion")(params, lr=h["lr"], betas=(h["beta1"], h["beta2"]),
+                            weight_decay=h["weight_decay"], cautious=True)
 
 
 def _focus(params, h):
@@ -136,9 +136,9 @@ def _focus(params, h):
 
 
 def _ano(params, h):
-    opt = _po("Ano")(params, lr=h["lr"], betas=(h["beta1"], h["beta2"]), eps=h["eps"],
-                     weight_decay=h["weight_decay"],
-                     logarithmic_schedule=bool(h["logarithmic_schedule"]))
+    opt = po_class("Ano")(params, lr=h["lr"], betas=(h["beta1"], h["beta2"]), eps=h["eps"],
+                          weight_decay=h["weight_decay"],
+                          logarithmic_schedule=bool(h["logarithmic_schedule"]))
     return opt
 
 
@@ -149,9 +149,10 @@ ENTRIES = (
         paper="signSGD: Compressed Optimisation for Non-Convex Problems",
         authors="Bernstein, Wang, Azizzadenesheli & Anandkumar",
         year=2018,
-        reference="pytorch_optimizer.SignSGD(momentum=0)",
-        make_reference=_signsgd,
-        requires="pytorch-optimizer",
+        references=(
+            Reference("pytorch_optimizer.SignSGD(momentum=0)", _signsgd,
+                      requires="pytorch-optimizer"),
+        ),
         settings=({}, {"lr": 0.01, "weight_decay": 0.1}, {"lr": 0.0003, "weight_decay": 1.0}),
         reference_overrides=("momentum",),
         notes="Decoupled weight decay (not in the paper), pytorch_optimizer's default.",
@@ -162,9 +163,9 @@ ENTRIES = (
         paper="signSGD: Compressed Optimisation for Non-Convex Problems",
         authors="Bernstein, Wang, Azizzadenesheli & Anandkumar",
         year=2018,
-        reference="pytorch_optimizer.SignSGD",
-        make_reference=_signum,
-        requires="pytorch-optimizer",
+        references=(
+            Reference("pytorch_optimizer.SignSGD", _signum, requires="pytorch-optimizer"),
+        ),
         settings=(
             {},
             {"lr": 0.01, "momentum": 0.5, "weight_decay": 0.1},
@@ -178,9 +179,7 @@ ENTRIES = (
         paper="Tiger: A Tight-fisted Optimizer",
         authors="Su",
         year=2023,
-        reference="pytorch_optimizer.Tiger",
-        make_reference=_tiger,
-        requires="pytorch-optimizer",
+        references=(Reference("pytorch_optimizer.Tiger", _tiger, requires="pytorch-optimizer"),),
         settings=(
             {},
             {"lr": 0.01, "beta": 0.9, "weight_decay": 0.0},
@@ -194,9 +193,10 @@ ENTRIES = (
         paper="Cautious Optimizers: Improving Training with One Line of Code",
         authors="Liang, Chen, Liu & Liu",
         year=2024,
-        reference="pytorch_optimizer.Lion(cautious=True)",
-        make_reference=_cautious_lion,
-        requires="pytorch-optimizer",
+        references=(
+            Reference("pytorch_optimizer.Lion(cautious=True)", _cautious_lion,
+                      requires="pytorch-optimizer"),
+        ),
         settings=(
             {},
             {"lr": 0.001, "beta1": 0.95, "beta2": 0.98, "weight_decay": 0.1},
@@ -211,8 +211,7 @@ ENTRIES = (
         paper="FOCUS: First Order Concentrated Updating Scheme",
         authors="Liu et al.",
         year=2025,
-        reference="discover.references.elementwise.FocusPaper",
-        make_reference=_focus,
+        references=(Reference("discover.references.elementwise.FocusPaper", _focus),),
         settings=(
             {},
             {"lr": 0.003, "beta1": 0.8, "beta2": 0.99, "gamma": 0.3, "weight_decay": 0.1},
@@ -232,9 +231,7 @@ ENTRIES = (
         paper="Ano: Faster is Better in Noisy Landscapes",
         authors="Kegreisz",
         year=2025,
-        reference="pytorch_optimizer.Ano",
-        make_reference=_ano,
-        requires="pytorch-optimizer",
+        references=(Reference("pytorch_optimizer.Ano", _ano, requires="pytorch-optimizer"),),
         settings=(
             {},
             {"lr": 0.001, "beta1": 0.8, "beta2": 0.999, "weight_decay": 0.1},

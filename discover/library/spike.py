@@ -7,7 +7,7 @@ schedules after a reset are written in closed form.
 
 from __future__ import annotations
 
-from .base import Entry
+from .base import Entry, Reference, betas
 
 __all__ = ["ENTRIES"]
 
@@ -82,14 +82,11 @@ def stable_spam(w, g, m, v, m_norm, v_norm, m_max, t, lr=0.001, beta1=0.9, beta2
 '''
 
 
-def _betas(h, suffix=""):
-    return (h["beta1" + suffix], h["beta2" + suffix])
-
 
 def _spam(params, h):
     from pytorch_optimizer import SPAM  # noqa: PLC0415 - optional dependency
 
-    return SPAM(params, lr=h["lr"], betas=_betas(h), weight_decay=h["weight_decay"],
+    return SPAM(params, lr=h["lr"], betas=betas(h), weight_decay=h["weight_decay"],
                 warmup_epoch=int(h["warmup_epoch"]), threshold=h["threshold"],
                 grad_accu_steps=int(h["grad_accu_steps"]),
                 update_proj_gap=int(h["update_proj_gap"]), eps=h["eps"])
@@ -98,13 +95,12 @@ def _spam(params, h):
 def _stable_spam(params, h):
     from pytorch_optimizer import StableSPAM  # noqa: PLC0415 - optional dependency
 
-    return StableSPAM(params, lr=h["lr"], betas=_betas(h), gamma1=h["gamma1"],
+    return StableSPAM(params, lr=h["lr"], betas=betas(h), gamma1=h["gamma1"],
                       gamma2=h["gamma2"], theta=h["theta"], t_max=int(h["t_max"]) or None,
                       eta_min=h["eta_min"], weight_decay=h["weight_decay"],
                       update_proj_gap=int(h["update_proj_gap"]), eps=h["eps"])
 
 
-_PO = "pytorch-optimizer"
 
 ENTRIES = (
     Entry(
@@ -113,9 +109,7 @@ ENTRIES = (
         paper="SPAM: Spike-Aware Adam with Momentum Reset for Stable LLM Training",
         authors="Huang et al.",
         year=2025,
-        reference="pytorch_optimizer.SPAM",
-        make_reference=_spam,
-        requires=_PO,
+        references=(Reference("pytorch_optimizer.SPAM", _spam, requires="pytorch-optimizer"),),
         settings=(
             {},
             {"update_proj_gap": 25.0, "warmup_epoch": 10.0, "grad_accu_steps": 5.0,
@@ -135,9 +129,7 @@ ENTRIES = (
         paper="Stable-SPAM: How to Train in 4-Bit More Stably than 16-Bit Adam",
         authors="Huang et al.",
         year=2025,
-        reference="pytorch_optimizer.StableSPAM",
-        make_reference=_stable_spam,
-        requires=_PO,
+        references=(Reference("pytorch_optimizer.StableSPAM", _stable_spam, requires="pytorch-optimizer"),),
         settings=(
             {},
             {"update_proj_gap": 25.0, "theta": 0.9, "gamma1": 0.5, "lr": 0.01,

@@ -7,7 +7,7 @@ moments into row and column statistics (``row_mean``, ``col_mean``, ``unit_sum``
 
 from __future__ import annotations
 
-from .base import Entry
+from .base import Entry, Reference
 
 __all__ = ["ENTRIES"]
 
@@ -181,7 +181,6 @@ def _adalite(params, h):
                    ratio_min=h["ratio_min"], tau=h["tau"], eps1=h["eps1"], eps2=h["eps2"])
 
 
-_PO = "pytorch-optimizer"
 
 ENTRIES = (
     Entry(
@@ -190,9 +189,7 @@ ENTRIES = (
         paper="Large Batch Training of Convolutional Networks",
         authors="You, Gitman & Ginsburg",
         year=2017,
-        reference="pytorch_optimizer.LARS",
-        make_reference=_lars,
-        requires=_PO,
+        references=(Reference("pytorch_optimizer.LARS", _lars, requires="pytorch-optimizer"),),
         settings=(
             {},
             {"lr": 0.5, "weight_decay": 0.01, "trust_coefficient": 0.02},
@@ -212,8 +209,7 @@ ENTRIES = (
         paper="Revisiting LARS for Large Batch Training Generalization of Neural Networks",
         authors="Do et al.",
         year=2023,
-        reference="discover.references.reductions.TVLARS (paper form)",
-        make_reference=_tvlars,
+        references=(Reference("discover.references.reductions.TVLARS (paper form)", _tvlars),),
         settings=(
             {},
             {"lr": 5.0, "eta": 0.01, "lmbda": 0.05, "delay": 10.0, "alpha": 1.0},
@@ -233,8 +229,7 @@ ENTRIES = (
         paper="Large Batch Optimization for Deep Learning: Training BERT in 76 minutes",
         authors="You et al.",
         year=2020,
-        reference="discover.references.reductions.LambPaper (paper form)",
-        make_reference=_lamb,
+        references=(Reference("discover.references.reductions.LambPaper (paper form)", _lamb),),
         settings=(
             {},
             {"lr": 0.01, "beta1": 0.8, "beta2": 0.99, "weight_decay": 0.1},
@@ -252,9 +247,7 @@ ENTRIES = (
         paper="Large Batch Optimization for Deep Learning: Training BERT in 76 minutes",
         authors="You et al.",
         year=2020,
-        reference="pytorch_optimizer.Lamb",
-        make_reference=_lamb_po,
-        requires=_PO,
+        references=(Reference("pytorch_optimizer.Lamb", _lamb_po, requires="pytorch-optimizer"),),
         settings=(
             {},
             {"lr": 0.01, "beta1": 0.8, "weight_decay": 0.1, "grad_averaging": 0.0},
@@ -272,9 +265,7 @@ ENTRIES = (
         paper="pytorch_optimizer.Adalite (no paper)",
         authors="Kim (pytorch_optimizer)",
         year=2024,
-        reference="pytorch_optimizer.Adalite",
-        make_reference=_adalite,
-        requires=_PO,
+        references=(Reference("pytorch_optimizer.Adalite", _adalite, requires="pytorch-optimizer"),),
         max_ndim=2,
         settings=(
             {},

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from discover import library
-from discover.library import REGISTRY, Entry, UnknownOptimizer, get, names
+from discover.library import REGISTRY, Entry, Reference, UnknownOptimizer, get, names
 from discover.verify import SHAPES
 from primitives import parse, to_source
 
@@ -59,7 +59,7 @@ def test_parses_and_round_trips(name):
 def test_metadata(name):
     entry = REGISTRY[name]
     assert entry.name == name and name == name.lower()
-    assert entry.paper and entry.authors and entry.reference
+    assert entry.paper and entry.authors and entry.references and entry.primary.label
     assert isinstance(entry.year, int) and 1950 <= entry.year <= 2030
     assert entry.program.doc, "the docstring states the update rule and the paper"
     assert entry.settings[0] == {}
@@ -122,7 +122,7 @@ def test_duplicate_names_are_rejected():
 def _entry(**overrides):
     adam = get("adam")
     fields = dict(name="adam", source=adam.source, paper="p", authors="a", year=2000,
-                  reference="r", make_reference=adam.make_reference)
+                  references=(Reference("r", adam.primary.make),))
     return Entry(**{**fields, **overrides})
 
 
@@ -138,5 +138,7 @@ def test_entry_validation():
         _entry(settings=({"lr": 0.1},))
     with pytest.raises(ValueError, match="not a state"):
         _entry(compare_state=(("nope", "exp_avg"),))
+    with pytest.raises(ValueError, match="non-empty tuple of Reference"):
+        _entry(references=())
     with pytest.raises(ValueError, match="line"):
         _entry(source="def adam(w, g, lr=0.1):\n    return lr * g +\n")

@@ -30,7 +30,7 @@ def test_library_program_matches_its_references(name):
         assert result.status == "skipped" and "pip install" in result.note
         return
     assert result.status == "passed", result.note
-    assert result.max_rel <= entry.tolerance
+    assert result.max_rel <= entry.primary.tolerance
     assert len(result.details) == len(entry.settings) * len(entry.references)
     assert all(d.status == "passed" for d in result.details)
 
@@ -73,7 +73,9 @@ def test_crashing_reference_is_an_error():
     def broken(params, hyper):
         raise ValueError("no such option\n(second line)")
 
-    result = verify(dataclasses.replace(get("sgd"), make_reference=broken), steps=3)
+    sgd = get("sgd")
+    broken_ref = dataclasses.replace(sgd.primary, make=broken)
+    result = verify(dataclasses.replace(sgd, references=(broken_ref,)), steps=3)
     assert result.status == "error"
     assert "ValueError: no such option (second line)" in result.note
 
@@ -94,7 +96,7 @@ def test_settings_override_and_determinism():
 def test_muon_is_checked_against_torch_and_the_float64_reference():
     result = verify(get("muon"), steps=20)
     labels = {d.reference: d.tolerance for d in result.details}
-    assert labels == {"torch.optim.Muon": get("muon").tolerance,
+    assert labels == {"torch.optim.Muon": get("muon").primary.tolerance,
                       "discover.references.MuonFloat64": 1e-10}
     exact = [d for d in result.details if d.reference == "discover.references.MuonFloat64"]
     assert max(d.max_rel for d in exact) < 1e-10

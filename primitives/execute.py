@@ -32,7 +32,7 @@ from typing import Mapping, Sequence
 
 import torch
 
-from .compile import load_step
+from .compile import load_pure, load_step, scalar_call
 from .ops import OPS
 from .program import Program, ProgramError
 
@@ -58,20 +58,12 @@ def value_kinds(program: Program) -> dict[str, str]:
     return kinds
 
 
-def _scalar_call(fn, args):
-    """Evaluate an op on scalars; Python floats in, Python float out."""
-    if all(not isinstance(a, torch.Tensor) for a in args):
-        out = fn(*(torch.as_tensor(a, dtype=torch.float64) for a in args))
-        return float(out)
-    return fn(*args)
-
-
 def _call(op, args, n: int):
     """Apply ``op`` to resolved args: per tensor for per-parameter lists, once for scalars."""
     if op.kind == "group_reduction":
         return op.fn(*args)
     if not any(isinstance(a, list) for a in args):
-        return _scalar_call(op.fn, args)
+        return scalar_call(op.fn, *args)
     return [op.fn(*(a[i] if isinstance(a, list) else a for a in args)) for i in range(n)]
 
 
@@ -250,18 +242,27 @@ class Executor:
 
     # ---- K settings at once --------------------------------------------------------------------
 
+    def update_compiled(self, params, grads, state, hyper=None, t=1, loss=None, h=None):
+        """:meth:`update` computed by the compiled out-of-place form of the program
+        (:func:`primitives.compile.load_pure`): the same numbers, without the interpreter."""
+        return load_pure(self.program)(params, grads, state, self.hyperparameters(hyper), t,
+                                       loss, h)
+
     def batched_update(self, params, grads, state, hyper=None, t=1, loss=None, h=None):
         """:meth:`update` for K copies: tensors carry a leading K dim, as do tensor hypers.
 
-        Hyperparameters given as Python numbers are shared by all copies.
+        Hyperparameters given as Python numbers are shared by all copies; ``loss``, when the
+        program reads it, is a ``[K]`` tensor (each copy's own minibatch loss). Runs the compiled
+        out-of-place step under ``torch.func.vmap``, so reductions and matrix ops act per copy.
         """
         hyper = self.hyperparameters(hyper)
         batched = {k: v for k, v in hyper.items() if isinstance(v, torch.Tensor) and v.ndim > 0}
         shared = {k: v for k, v in hyper.items() if k not in batched}
         names = list(self.program.state_names)
+        step = load_pure(self.program)
 
-        def one(p, g, s, hb, hh):
-            upd, new = self.update(p, g, dict(zip(names, s)), {**shared, **hb}, t, loss, hh)
+        def one(p, g, s, hb, lo, hh):
+            upd, new = step(p, g, dict(zip(names, s)), {**shared, **hb}, t, lo, hh)
             ref = p[0]
             upd = [torch.as_tensor(u, dtype=ref.dtype, device=ref.device).expand_as(q)
                    if not (isinstance(u, torch.Tensor) and u.shape == q.shape) else u
@@ -269,7 +270,8 @@ class Executor:
             return upd, [new[k] for k in names]
 
         h_in = list(h) if h is not None else None
-        in_dims = (0, 0, 0, 0, None if h_in is None else 0)
+        batched_loss = isinstance(loss, torch.Tensor) and loss.ndim > 0
+        in_dims = (0, 0, 0, 0, 0 if batched_loss else None, None if h_in is None else 0)
         upd, new = torch.func.vmap(one, in_dims=in_dims)(
-            list(params), list(grads), [list(state[k]) for k in names], batched, h_in)
+            list(params), list(grads), [list(state[k]) for k in names], batched, loss, h_in)
         return upd, dict(zip(names, new))

@@ -8,8 +8,9 @@ module holds the machinery that makes those K runs one computation:
   copies share no parameters, so the sum's gradient with respect to copy k's parameters is copy
   k's gradient). This is the same number ``vmap(grad(loss))`` gives, at about a third of the
   per-step overhead on CPU, where these small tasks are overhead-bound.
-- **Update**: the program steps all copies at once with
-  :meth:`primitives.Executor.batched_update`, the learning rate being a ``[K]`` tensor.
+- **Update**: the program steps all copies at once with the compiled out-of-place step
+  (:meth:`primitives.Executor.batched_update`, the learning rate being a ``[K]`` tensor; each
+  copy's own loss for Polyak-type rules).
 - **Layout**: a program made only of elementwise ops and group reductions does not care how the
   parameters of a group are cut into tensors, so its weights, gradients and state are kept as one
   flat ``[K, P]`` tensor: one op per statement instead of one per tensor. A purely elementwise
@@ -142,31 +143,13 @@ class BatchedTrainer:
             def column(v):
                 return v.view(-1, 1) if isinstance(v, torch.Tensor) and v.ndim == 1 else v
 
-            upd, new = self.executor.update(
+            upd, new = self.executor.update_compiled(
                 storage, grads, {n: [column(v) for v in vs] for n, vs in state.items()},
                 {n: column(v) for n, v in hyper.items()}, t,
                 column(loss) if self.needs_loss else None, h)
             return upd, {n: [fit(v, old) for v, old in zip(vs, state[n])] for n, vs in new.items()}
-        if not self.needs_loss:
-            return self.executor.batched_update(storage, grads, state, hyper, t, h=h)
-        return self._update_with_loss(storage, grads, state, hyper, t, loss, h)
-
-    def _update_with_loss(self, storage, grads, state, hyper, t, loss, h):
-        """batched_update with each copy's own minibatch loss (Polyak-type rules)."""
-        names = list(self.executor.program.state_names)
-        batched = {n: v for n, v in hyper.items() if isinstance(v, torch.Tensor) and v.ndim > 0}
-        shared = {n: v for n, v in hyper.items() if n not in batched}
-
-        def one(p, g, s, hb, lo, hh):
-            upd, new = self.executor.update(p, g, dict(zip(names, s)), {**shared, **hb}, t, lo, hh)
-            upd = [u.expand_as(q) if isinstance(u, torch.Tensor) else torch.full_like(q, u)
-                   for u, q in zip(upd, p)]
-            return upd, [new[n] for n in names]
-
-        in_dims = (0, 0, 0, 0, 0, None if h is None else 0)
-        upd, new = torch.func.vmap(one, in_dims=in_dims)(
-            storage, grads, [state[n] for n in names], batched, loss, h)
-        return upd, dict(zip(names, new))
+        return self.executor.batched_update(storage, grads, state, hyper, t,
+                                            loss if self.needs_loss else None, h)
 
 
 def all_finite(tensors: Sequence[torch.Tensor], k: int) -> torch.Tensor:

@@ -16,6 +16,8 @@ fused kernels), :mod:`~primitives.compile.step` (the functions, loaded) and
 """
 
 from .ir import CompileError, StepIR
+from .pure import PopulationStep, load_pure, pure_source, scalar_call
 from .step import CompiledStep, StepSource, compile_step, load_step
 
-__all__ = ["CompileError", "StepIR", "CompiledStep", "StepSource", "compile_step", "load_step"]
+__all__ = ["CompileError", "StepIR", "CompiledStep", "StepSource", "compile_step", "load_step",
+           "PopulationStep", "load_pure", "pure_source", "scalar_call"]

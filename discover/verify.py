@@ -1,13 +1,16 @@
 """Check a library program against its reference implementation(s).
 
-For every hyperparameter setting of an entry, the program (through ``Executor.step_``, the
-in-place path optimizers use) and the reference optimizer train the same float64 weights of
+For every hyperparameter setting of an entry, the program -- twice: through ``Executor.step_``,
+the engine's compiled in-place step, and through the exported ``torch.optim.Optimizer`` class a
+user receives (:func:`discover.export.optimizer`) -- and the reference optimizer train the same
+float64 weights of
 several shapes -- a vector, a tall and a wide matrix and a conv kernel, all in one parameter
 group -- on the same noisy quadratic, ``g = A w + 0.1 * noise`` with a fixed random positive
 semi-definite ``A`` per shape and the same noise sequence. Each run computes its gradients from
 its own weights, so a difference feeds back into the trajectory instead of washing out. After
-every step the weights are compared; the result is the largest absolute difference and the
-largest relative one, ``max |a - b| / max |b|`` per tensor, over all steps and shapes.
+every step the weights of both runs are compared with the reference's; the result is the largest
+absolute difference and the largest relative one, ``max |a - b| / max |b|`` per tensor, over all
+steps, shapes and both runs (a label starting ``export`` marks the exported class's).
 
 Programs that read the ``loss`` input get the minibatch loss whose gradient is the one fed,
 ``sum over shapes of 0.5 w^T A w + 0.1 * noise . w`` (plus a constant offset), and their
@@ -43,6 +46,7 @@ import torch
 from primitives import Executor
 from primitives.hessian import hutchinson_diagonal
 
+from .export import optimizer as exported_class
 from .library import REGISTRY, Entry, Reference, get
 
 __all__ = ["SHAPES", "SettingResult", "VerifyResult", "verify", "verify_all", "format_table"]
@@ -184,8 +188,10 @@ def _run(entry: Entry, ref: Reference, setting: Mapping[str, float], steps: int,
     hyper = executor.hyperparameters(setting)
     problem = _Problem([s for s in SHAPES if entry.supports_ndim(len(s))], seed)
     ours = [w.clone() for w in problem.w0]
+    exported = [w.clone() for w in problem.w0]
     theirs = [w.clone().requires_grad_(True) for w in problem.w0]
     state = executor.init_state(ours, hyper)
+    export_opt = exported_class(entry.program)(exported, **hyper)
     optimizer = ref.make(theirs, dict(hyper))
     max_abs = max_rel = 0.0
     worst = ""
@@ -196,6 +202,7 @@ def _run(entry: Entry, ref: Reference, setting: Mapping[str, float], steps: int,
         loss = problem.loss(ours, noise) if uses_loss else None
         h = problem.hessian_diagonal(ours, noise, t) if uses_h else None
         executor.step_(ours, problem.grads(ours, noise), state, hyper, t=t, loss=loss, h=h)
+        _step_exported(export_opt, problem, exported, noise, t, uses_loss, uses_h)
         for p, g in zip(theirs, problem.grads(theirs, noise)):
             p.grad = g
         # the reference sees the same Hessian estimate (at its weights) through step(hessian=)
@@ -204,10 +211,13 @@ def _run(entry: Entry, ref: Reference, setting: Mapping[str, float], steps: int,
             optimizer.step(problem.closure(theirs, noise), **extra)
         else:
             optimizer.step(**extra)
-        pairs = [(a, b.detach(), f"w{tuple(b.shape)}") for a, b in zip(ours, theirs)]
+        pairs = [(a, b.detach(), f"{run}w{tuple(b.shape)}") for run, mine in
+                 (("", ours), ("export ", exported)) for a, b in zip(mine, theirs)]
         for name, key in entry.compare_state:
             pairs += [(s, optimizer.state[p][key], f"{name}{tuple(p.shape)}")
                       for s, p in zip(state[name], theirs)]
+            pairs += [(export_opt.state[q][name], optimizer.state[p][key],
+                       f"export {name}{tuple(p.shape)}") for q, p in zip(exported, theirs)]
         for a, b, label in pairs:
             diff = (a - b).abs().max().item()
             scale = b.abs().max().item()
@@ -220,6 +230,18 @@ def _run(entry: Entry, ref: Reference, setting: Mapping[str, float], steps: int,
                 max_rel, worst = rel, f"worst at step {t} in {label}"
     status = "passed" if max_rel <= ref.tolerance else "failed"
     return SettingResult(ref.label, dict(setting), status, max_abs, max_rel, ref.tolerance, worst)
+
+
+def _step_exported(opt, problem, weights, noise, t, uses_loss, uses_h) -> None:
+    """One step of the exported optimizer class on its own weights, fed as a user would."""
+    for w, g in zip(weights, problem.grads(weights, noise)):
+        w.grad = g
+    kwargs = {}
+    if uses_loss:
+        kwargs["loss"] = problem.loss(weights, noise)
+    if uses_h:
+        kwargs["hessian"] = dict(zip(weights, problem.hessian_diagonal(weights, noise, t)))
+    opt.step(**kwargs)
 
 
 def _check(entry: Entry, ref: Reference, setting: Mapping[str, float], steps: int,

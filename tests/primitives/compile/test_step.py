@@ -1,4 +1,4 @@
-"""The fast in-place path (primitives.fast) against the reference path (Executor.update).
+"""The compiled fused step (primitives.compile, run by Executor.step_) against the reference path.
 
 Each program exercises one rewrite of the fast path: lazy scalar coefficients, fused lerp /
 addcmul / addcdiv, in-place reuse of dead buffers, aliasing of returned state, broadcasting of

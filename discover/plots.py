@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from .leaderboard import performance_profile, smooth
+
 __all__ = ["plot_curves", "plot_profile"]
 
 
@@ -25,8 +27,6 @@ def _pyplot():
 
 def plot_curves(board, path: Path) -> Path | None:
     """One panel per task: training loss (best learning rate, mean over seeds, smoothed)."""
-    from .evaluate import smooth  # noqa: PLC0415
-
     plt = _pyplot()
     if plt is None:
         return None
@@ -56,8 +56,6 @@ def plot_curves(board, path: Path) -> Path | None:
 
 def plot_profile(board, path: Path) -> Path | None:
     """AlgoPerf-style performance profile: share of tasks within tau of the fastest program."""
-    from .evaluate import performance_profile  # noqa: PLC0415
-
     plt = _pyplot()
     if plt is None:
         return None

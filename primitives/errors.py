@@ -13,9 +13,21 @@ It lives in the lowest package so that every layer can inherit it without import
 ProgramError
 """
 
-__all__ = ["UserError"]
+__all__ = ["UserError", "ProgramError"]
 
 
 class UserError(Exception):
     """Bad input (a name, a file, a flag, a setting); the message says what is wrong and how to
     fix it, in one line."""
+
+
+class ProgramError(UserError, ValueError):
+    """A program that is not valid in the language; the message names the line and the problem.
+
+    Defined here, below :mod:`primitives.program` and :mod:`primitives.kinds`, so both can raise
+    it without importing each other; ``primitives.program.ProgramError`` is the same class."""
+
+
+class InvalidValue(UserError, ValueError):
+    """A bad name or value given to a function: an unknown suite or task, an empty seed list.
+    Also a ``ValueError``, so callers that catch those keep working."""

@@ -23,6 +23,7 @@ from typing import Callable, Sequence
 import torch
 
 from primitives import Program, parse, to_source
+from primitives.errors import InvalidValue
 from tasks.protocol import DEFAULT_LRS, evaluate, normalised_score
 from tasks.suites import SUITES, get_suite
 
@@ -37,7 +38,7 @@ def task_by_name(name: str, num_steps: int | None = None):
             if task.name == name:
                 return task.with_steps(num_steps) if num_steps else task
     known = sorted({t.name for s in SUITES.values() for t in s})
-    raise ValueError(f"unknown task {name!r}; known tasks: {', '.join(known)}")
+    raise InvalidValue(f"unknown task {name!r}; known tasks: {', '.join(known)}")
 
 
 def task_names(suite: str | None = None, tasks: Sequence[str] | None = None) -> tuple[str, ...]:

@@ -14,8 +14,9 @@ from __future__ import annotations
 import csv
 import json
 import math
-import pickle
 from pathlib import Path
+
+from .checkpoint import read_checkpoint
 
 __all__ = ["report", "read_log", "run_figures"]
 
@@ -33,16 +34,6 @@ def read_log(run_dir: Path) -> list[dict]:
     return lines
 
 
-def _checkpoint(run_dir: Path) -> dict | None:
-    from . import evolution  # noqa: F401,PLC0415 - defines the creator classes the pickle needs
-
-    path = run_dir / "checkpoint.pkl"
-    if not path.exists():
-        return None
-    with open(path, "rb") as fh:
-        return pickle.load(fh)
-
-
 def _average(values) -> float:
     values = list(values)
     return sum(values) / len(values) if values else math.nan
@@ -55,7 +46,7 @@ def _value(x) -> float:
 def run_figures(run_dir: str | Path) -> dict:
     """The run's headline numbers: evaluations, trainings, rates, shares, best fitness."""
     run_dir = Path(run_dir)
-    log, ckpt = read_log(run_dir), _checkpoint(run_dir)
+    log, ckpt = read_log(run_dir), read_checkpoint(run_dir)
     hits = sum(line["cache_hit"] for line in log)
     trained = [line for line in log if not line["cache_hit"]]
     out = {"evaluations": len(log), "trained": len(log) - hits,
@@ -137,7 +128,7 @@ def report(run_dir: str | Path) -> Path:
     if not (run_dir / "config.json").exists():
         raise FileNotFoundError(f"{run_dir} is not a search run (no config.json)")
     config = json.loads((run_dir / "config.json").read_text())
-    log, ckpt = read_log(run_dir), _checkpoint(run_dir)
+    log, ckpt = read_log(run_dir), read_checkpoint(run_dir)
     logbook = list(ckpt["state"].logbook) if ckpt else []
     figs = run_figures(run_dir)
     plots = _plots(run_dir, log, logbook) if log else []

@@ -41,16 +41,17 @@ from primitives import Program, parse, to_source
 from tasks.protocol import normalised_score
 
 from .cache import CacheKeys, FitnessCache, canonical, program_keys
+from .checkpoint import CHECKPOINT, load_checkpoint
 from .config import SearchConfig, load_config, save_config
 from .evolution import EvolutionState, RegularizedEvolution, to_program
 from .fitness import SuiteFitness, baseline_for, lr_grid, score_source, task_names
 from .funnel import finish
 from .parallel import evaluation_pool
+from .paths import outputs_dir
 from .report import report
 
 __all__ = ["RunResult", "run_search", "resume", "default_run_dir", "load_checkpoint"]
 
-CHECKPOINT = "checkpoint.pkl"
 #: longest wait between checkpoints while every child is a cache hit (seconds)
 CHECKPOINT_EVERY_S = 20.0
 #: with ``count_cache_hits`` off, a run also stops after this many children per budgeted one
@@ -70,14 +71,10 @@ class RunResult:
     cache: FitnessCache
 
 
-def default_run_dir(config: SearchConfig, root: str | Path = "outputs") -> Path:
+def default_run_dir(config: SearchConfig, root: str | Path | None = None) -> Path:
+    """``root / config.name`` (root: :func:`search.paths.outputs_dir`; name: search-DATE-TIME)."""
     name = config.name or datetime.now().strftime("search-%Y%m%d-%H%M%S")
-    return Path(root) / name
-
-
-def load_checkpoint(run_dir: str | Path) -> dict:
-    with open(Path(run_dir) / CHECKPOINT, "rb") as fh:
-        return pickle.load(fh)
+    return (Path(root) if root is not None else outputs_dir()) / name
 
 
 # ---- starting and resuming --------------------------------------------------------------------
@@ -87,7 +84,7 @@ def run_search(config: SearchConfig, start_programs: Sequence[Program],
                baseline: Program | None = None, run_dir: str | Path | None = None,
                progress: bool = True, fitness: Callable[[str], float] | None = None,
                on_finish: FinishHook | None = None) -> RunResult:
-    """Run a search from scratch in ``run_dir`` (default ``outputs/<config.name>``).
+    """Run a search from scratch in ``run_dir`` (default ``outputs_dir() / config.name``).
 
     Args:
         config: the run's settings.

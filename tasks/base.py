@@ -31,6 +31,8 @@ from typing import Callable, ClassVar, Mapping
 
 import torch
 
+from primitives.errors import InvalidValue
+
 __all__ = ["SIZES", "Task", "TaskFamily", "Batch", "Params", "derive_seed", "generator",
            "resolve_device", "check_size", "cross_entropy"]
 
@@ -63,7 +65,7 @@ def resolve_device(device: str | torch.device = "cpu") -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(device)
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {str(device)!r} asked for, but CUDA is not available; "
+        raise InvalidValue(f"device {str(device)!r} asked for, but CUDA is not available; "
                          "use device='cpu' or 'auto'")
     return device
 
@@ -71,7 +73,7 @@ def resolve_device(device: str | torch.device = "cpu") -> torch.device:
 def check_size(size: str, configs: Mapping[str, object], kind: str) -> None:
     """One-line error for an unknown size."""
     if size not in configs:
-        raise ValueError(f"{kind}: unknown size {size!r}; choose one of {list(configs)}")
+        raise InvalidValue(f"{kind}: unknown size {size!r}; choose one of {list(configs)}")
 
 
 def cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -162,7 +164,7 @@ class TaskFamily:
 
     def make(self, kind: str, size: str = "proxy") -> Task:
         if kind not in self.constructors:
-            raise ValueError(f"family {self.name!r} has no task {kind!r}; "
+            raise InvalidValue(f"family {self.name!r} has no task {kind!r}; "
                              f"choose one of {list(self.constructors)}")
         return self.constructors[kind](size)
 

@@ -37,6 +37,7 @@ from typing import Mapping, Sequence
 import torch
 
 from primitives import Executor, Program, parse
+from primitives.errors import InvalidValue
 
 from .base import Task, resolve_device
 from .batched import BatchedTrainer, all_finite, fit, keep, stack
@@ -175,15 +176,15 @@ def evaluate(program: Program | str, task: Task, lrs: Sequence[float] | None = D
 def _check_grid(program, fixed, hyper, lrs, seeds) -> tuple[float, ...] | None:
     """The learning-rate grid as floats (None: no grid); one-line errors for bad arguments."""
     if not seeds:
-        raise ValueError("seeds is empty; give at least one seed, e.g. seeds=(0,)")
+        raise InvalidValue("seeds is empty; give at least one seed, e.g. seeds=(0,)")
     if lrs is None:
         return None
     if "lr" not in fixed:
-        raise ValueError(f"{program.name} has no 'lr' hyperparameter to tune; pass lrs=None")
+        raise InvalidValue(f"{program.name} has no 'lr' hyperparameter to tune; pass lrs=None")
     if hyper and "lr" in hyper:
-        raise ValueError("give lr either in hyper or as the lrs grid, not both")
+        raise InvalidValue("give lr either in hyper or as the lrs grid, not both")
     if not lrs:
-        raise ValueError("lrs is empty; give learning rates, or lrs=None for the program's own")
+        raise InvalidValue("lrs is empty; give learning rates, or lrs=None for the program's own")
     return tuple(float(x) for x in lrs)
 
 

@@ -1,10 +1,19 @@
-"""The rediscovery preset loads as a valid SearchConfig on tasks that exist (no search is run)."""
+"""The rediscovery experiment (experiments/rediscovery.py, a script loaded by path): its preset
+loads as a valid SearchConfig on tasks that exist (no search is run)."""
 
-from discover.benchmarks.rediscovery import PRESET, first_reaching, load_preset, resolve_program
-from discover.cli import build_parser
+import importlib.util
+from pathlib import Path
+
 from search import SearchConfig
 from search.fitness import task_by_name, task_names
 from tasks.suites import get_suite
+
+SCRIPT = Path(__file__).resolve().parents[2] / "experiments" / "rediscovery.py"
+_spec = importlib.util.spec_from_file_location("experiments_rediscovery", SCRIPT)
+rediscovery = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(rediscovery)
+PRESET, first_reaching = rediscovery.PRESET, rediscovery.first_reaching
+load_preset, resolve_program = rediscovery.load_preset, rediscovery.resolve_program
 
 
 def test_preset_is_a_valid_config_on_existing_light_tasks():
@@ -32,6 +41,6 @@ def test_first_reaching_counts_scored_children_from_one():
     assert first_reaching(log, 2.0) is None
 
 
-def test_cli_accepts_the_benchmark():
-    args = build_parser().parse_args(["bench", "rediscovery", "--seeds", "0", "1", "--budget", "50"])
-    assert (args.name, args.seeds, args.budget, args.time) == ("rediscovery", [0, 1], 50, None)
+def test_script_accepts_its_flags():
+    args = rediscovery.build_parser().parse_args(["--seeds", "0", "1", "--budget", "50"])
+    assert (args.seeds, args.budget, args.time, args.full_budget) == ([0, 1], 50, None, False)

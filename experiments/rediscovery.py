@@ -1,31 +1,33 @@
-"""Rediscovery benchmark: from plain SGD (no momentum) to an Adam-level score, by search alone.
+"""Rediscovery experiment: from plain SGD (no momentum) to an Adam-level score, by search alone.
 
 The preset ``search/configs/rediscovery.json`` starts a Lion-style search from
 ``search/configs/sgd_plain.py`` (``update = lr * g``, with two unused zero state slots: Adam's
 memory budget, no accumulator) on a light subset of the proxy suite: the four synthetic tasks and
 the MLP on digits, each trained 100 steps, one training seed, the 8-point learning-rate grid.
 
-For each search seed this benchmark:
+A script on the public API (it writes the README's Rediscovery figures). For each search seed:
 
 1. scores tuned Adam (library ``adam``, best learning rate on the same grid) with the *same*
    fitness function (mean normalised score against the preset's baseline, AdamW): the target;
-2. runs the preset search in ``outputs/rediscovery-seedN`` (or resumes it: a rerun with a larger
-   budget continues from the checkpoint instead of starting again);
+2. runs the preset search in ``OUTPUTS/rediscovery-seedN`` (``OUTPUTS``: the outputs root,
+   ``$DISCOVER_OUTPUTS`` or ``./outputs``; a rerun with a larger budget resumes the run from its
+   checkpoint instead of starting again);
 3. reads the run's ``log.jsonl`` for the first child whose fitness reaches the target, and
    counts the evaluations to reach it as the preset's budget counts them: children actually
    trained (cache misses; the start program is the first), with all scored children beside.
 
 It prints a table (seed, evaluations to reach Adam or "not reached in N", best fitness, the
-winner after simplification) and writes ``outputs/rediscovery/summary.md``. A benchmark, not a
-test: 2,000 evaluations per seed take tens of minutes on two CPU cores.
+winner after simplification) and writes ``OUTPUTS/rediscovery/summary.md``. An experiment, not
+a test: 2,000 evaluations per seed take tens of minutes on two CPU cores.
 
 Usage::
 
-    discover bench rediscovery [--seeds 0 1 2] [--budget 2000] [--time 15m]
+    python experiments/rediscovery.py [--seeds 0 1 2] [--budget 2000] [--time 15m] [--full-budget]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import sys
@@ -35,18 +37,15 @@ from typing import Sequence
 
 import torch
 
+import discover
 from primitives import Program, parse, to_source
-from search.config import SearchConfig, load_config
-from search.fitness import lr_grid, make_fitness, task_names
-from search.report import read_log, run_figures
-from search.run import CHECKPOINT, resume, run_search
+from search import SearchConfig, load_config
 
-from ..export import load_program
-
-__all__ = ["PRESET", "load_preset", "resolve_program", "target_score", "first_reaching", "run"]
+__all__ = ["PRESET", "load_preset", "resolve_program", "target_score", "first_reaching", "run",
+           "build_parser", "main"]
 
 #: the repository root: relative program paths in the preset are resolved against it
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 PRESET = ROOT / "search" / "configs" / "rediscovery.json"
 #: the program whose score is the target
 REFERENCE = "adam"
@@ -62,7 +61,7 @@ def resolve_program(ref: str) -> Program:
     directory is looked up from the repository root (the preset names repository paths)."""
     if ref.endswith(".py") and not Path(ref).exists() and (ROOT / ref).exists():
         ref = str(ROOT / ref)
-    return load_program(ref)
+    return discover.resolve(ref)
 
 
 def target_score(config: SearchConfig, reference: str = REFERENCE,
@@ -73,21 +72,15 @@ def target_score(config: SearchConfig, reference: str = REFERENCE,
     so the number is directly comparable with the fitnesses in a run's log. Cached in the JSON
     file ``cache``, recomputed when any of those settings differ.
     """
-    names = task_names(config.suite, config.tasks)
     baseline, program = resolve_program(config.baseline), resolve_program(reference)
-    lrs = lr_grid(config)
-    key = {"tasks": list(names), "lrs": lrs and list(lrs), "seeds": list(config.seeds),
-           "num_steps": config.num_steps, "device": config.device,
-           "baseline": to_source(baseline), "reference": to_source(program)}
+    key = {**discover.fitness_protocol(config), "baseline": to_source(baseline),
+           "reference": to_source(program)}
     path = Path(cache) if cache is not None else None
     if path is not None and path.exists():
         stored = json.loads(path.read_text())
         if stored.get("key") == key:
             return stored["score"], stored["tasks"]
-    fitness = make_fitness(baseline, names, lrs, tuple(config.seeds), config.num_steps,
-                           config.device, config.threads_per_worker)
-    scores = fitness.scores(program)
-    score = sum(scores.values()) / len(scores)
+    score, scores = discover.fitness_of(program, config, baseline=baseline)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"key": key, "score": score, "tasks": scores}, indent=2) + "\n")
@@ -105,13 +98,15 @@ def first_reaching(log: Sequence[dict], target: float) -> int | None:
 
 def _run_seed(config: SearchConfig, seed: int, budget: int, time_limit: float | None,
               run_dir: Path, progress: bool, stop_at: float | None) -> None:
-    if (run_dir / CHECKPOINT).exists():
-        resume(run_dir, progress=progress, budget=budget, time_limit=time_limit, stop_at=stop_at)
+    if discover.has_checkpoint(run_dir):
+        discover.resume(run_dir, progress=progress, export=False, budget=budget,
+                        time_limit=time_limit, stop_at=stop_at)
         return
     cfg = config.replace(seed=seed, name=run_dir.name, budget=budget, time_limit=time_limit,
                          stop_at=stop_at)
     start = [resolve_program(s) for s in cfg.start]
-    run_search(cfg, start, resolve_program(cfg.baseline), run_dir, progress=progress)
+    discover.run_search(cfg, start=start, baseline=resolve_program(cfg.baseline),
+                        run_dir=run_dir, progress=progress, export=False)
 
 
 def _program_text(path: Path) -> str:
@@ -121,8 +116,8 @@ def _program_text(path: Path) -> str:
 
 
 def _row(seed: int, run_dir: Path, target: float) -> dict:
-    log = read_log(run_dir)
-    figs = run_figures(run_dir)
+    log = discover.run_log(run_dir)
+    figs = discover.run_figures(run_dir)
     simplified = {}
     if (run_dir / "simplify.json").exists():
         simplified = json.loads((run_dir / "simplify.json").read_text())
@@ -169,15 +164,16 @@ def format_table(rows: list[dict], target: float) -> str:
 def write_summary(path: Path, config: SearchConfig, rows: list[dict], target: float,
                   per_task: dict[str, float], budget: int) -> Path:
     start = resolve_program(config.start[0])
+    setup = discover.fitness_protocol(config)
     reached = sum(r["reached_at"] is not None for r in rows)
     total_min = sum((r["elapsed_s"] or 0.0) for r in rows) / 60.0
     total_evals = sum(r["evaluations"] for r in rows)
     out = [
         "# Rediscovery: plain SGD to an Adam-level score", "",
         f"Preset `{PRESET.relative_to(ROOT)}`: start `{config.start[0]}`, baseline "
-        f"`{config.baseline}`, tasks {', '.join(task_names(config.suite, config.tasks))}, "
+        f"`{config.baseline}`, tasks {', '.join(setup['tasks'])}, "
         f"{config.num_steps or 'own'} steps each, training seeds {config.seeds}, learning rate "
-        f"tuned on {len(lr_grid(config) or ())} grid points; population {config.population_size}"
+        f"tuned on {len(setup['lrs'] or ())} grid points; population {config.population_size}"
         f", tournament {config.tournament_size}, "
         + (f"restart after {config.restart_after} from {config.restart_from}"
            if config.restart_after else "no restarts")
@@ -213,7 +209,7 @@ def write_summary(path: Path, config: SearchConfig, rows: list[dict], target: fl
 
 
 def run(seeds: Sequence[int] = (0, 1, 2), budget: int = 2000, time_limit: float | None = None,
-        config: str | Path = PRESET, root: str | Path = "outputs", progress: bool = True,
+        config: str | Path = PRESET, root: str | Path | None = None, progress: bool = True,
         stop_at_target: bool = True, **overrides) -> list[dict]:
     """Run (or continue) the rediscovery search for each seed in turn and report.
 
@@ -222,7 +218,7 @@ def run(seeds: Sequence[int] = (0, 1, 2), budget: int = 2000, time_limit: float 
         budget: evaluations per seed (a finished run with a smaller budget is extended).
         time_limit: seconds of search per seed in total over reruns (None: budget only).
         config: the preset file.
-        root: where the runs and ``rediscovery/summary.md`` go.
+        root: where the runs and ``rediscovery/summary.md`` go (default: the outputs root).
         stop_at_target: end a seed's search once it reaches the target (what is measured is
             the evaluations to reach it); False runs the whole budget.
         overrides: other config settings, e.g. ``workers=1`` or ``device="cuda"``.
@@ -231,7 +227,7 @@ def run(seeds: Sequence[int] = (0, 1, 2), budget: int = 2000, time_limit: float 
     """
     torch.set_num_threads(1)
     cfg = load_preset(config, **overrides)
-    root = Path(root)
+    root = Path(root) if root is not None else discover.outputs_dir()
     target, per_task = target_score(cfg, cache=root / "rediscovery" / "target.json")
     if progress:
         print(f"rediscovery: tuned {REFERENCE} scores {target:.4f} on "
@@ -248,3 +244,42 @@ def run(seeds: Sequence[int] = (0, 1, 2), budget: int = 2000, time_limit: float 
                          per_task, budget)
     print(f"\nwrote {path}")
     return rows
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The script's flags (those of the former ``discover bench rediscovery``)."""
+    parser = argparse.ArgumentParser(prog="python experiments/rediscovery.py",
+                                     description="Search from plain SGD until tuned Adam's score "
+                                     "(OUTPUTS/rediscovery-seedN, resumable; summary in "
+                                     "OUTPUTS/rediscovery/summary.md)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
+                        help="search seeds (default 0 1 2)")
+    parser.add_argument("--budget", type=int, default=2000, metavar="N",
+                        help="evaluations per seed (default 2000; a rerun extends)")
+    parser.add_argument("--full-budget", action="store_true",
+                        help="search the whole budget instead of stopping at Adam's score")
+    parser.add_argument("--time", metavar="T", help="search time per seed, in total over "
+                        "reruns: 300, 90s, 5m, 1h (default: budget only)")
+    parser.add_argument("--device", choices=["cpu", "cuda", "auto"], default="cpu")
+    return parser
+
+
+def main(argv=None) -> int:
+    """``python experiments/rediscovery.py``: bad flags or settings are one line, exit 2."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.budget < 1:
+            raise discover.UserError("--budget must be >= 1")
+        if args.device == "cuda" and not torch.cuda.is_available():
+            raise discover.UserError("--device cuda: no CUDA device is available (use cpu or auto)")
+        run(seeds=tuple(args.seeds), budget=args.budget, device=args.device,
+            time_limit=discover.parse_duration(args.time) if args.time else None,
+            stop_at_target=not args.full_budget)
+    except discover.UserError as exc:
+        print(f"rediscovery: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

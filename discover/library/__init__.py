@@ -1,43 +1,54 @@
 """The library of known optimizers: every entry is a program verified against a reference.
 
-One module per optimizer family, each with an ``ENTRIES`` tuple of :class:`Entry`; this file
-imports them explicitly and builds :data:`REGISTRY` (name -> entry). To add a family, write
-``library/<family>.py`` with its ``ENTRIES`` and add it to ``_FAMILIES`` below; the registry-driven
-tests then check and verify the new entries without any new test code.
+Families are grouped by the catalogue's three parts: ``elementwise/`` (part A,
+``docs/catalogue_elementwise.md``), ``reductions/`` (part B, per-tensor, group and loss-value
+rules) and ``matrix/`` (part C, matrix, factored and second-order rules). Each family module is
+named by the maths it changes (``elementwise/sign.py``, ``matrix/muon.py``) and holds an
+``ENTRIES`` tuple of :class:`Entry`; this file imports every family by name and builds
+:data:`REGISTRY` (name -> entry) from :data:`_FAMILIES`. To add a family, write
+``library/<part>/<family>.py`` with its ``ENTRIES``, import it below and add it to ``_FAMILIES``;
+the registry-driven tests then check and verify the new entries without any new test code.
+``discover show NAME`` prints the file an entry is written in.
 
 >>> from discover.library import get
 >>> get("adam").program.hyperparameters
 {'lr': 0.001, 'beta1': 0.9, 'beta2': 0.999, 'eps': 1e-08, 'weight_decay': 0.0}
+>>> get("adam").path
+'discover/library/elementwise/adam.py'
 """
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
-from . import adam, adaptive, averaging, factored, lion, orthogonal, sgd
-from . import adaptive_step, clipping, parameter_free, polyak, projection, schedule_free
-from . import blockwise, dadapt, layerwise, mars, regularized, spike, trust_ratio
-from . import curvature
-from . import muon_family, factored_variants, matrix_preconditioners
-from . import energy, low_rank
-from . import critical_momenta
-from . import bounded, sign, momentum, accelerated, second_moment, first_moment, adam_update, accumulators, scaled, loss_driven, alignment, federated
-from . import po_extras, ranger21
-from .base import Entry, Reference
+
 from primitives.errors import UserError
+
+from .base import Entry, Reference
+from .elementwise import (accelerated, adagrad, adam, alignment, bounded, dual_averaging,
+                          federated, first_moment, gradient_variance, loss_driven,
+                          moment_combination, quasi_newton, ranger, second_moment, sgd, sign,
+                          tensor_statistics)
+from .matrix import (auon, curvature, energy, factored, low_rank, muon, preconditioners,
+                     row_column, scion)
+from .reductions import (adaptive_step, blockwise, clipping, critical_momenta, dadapt, layerwise,
+                         mars, parameter_free, polyak, projection, regularized, schedule_free,
+                         spike, trust_ratio)
 
 __all__ = ["Entry", "Reference", "REGISTRY", "UnknownOptimizer", "get", "names"]
 
-_FAMILIES = (sgd, adam, adaptive, averaging, factored, orthogonal, lion)
-_FAMILIES += (trust_ratio, layerwise, clipping, spike, mars, projection, parameter_free, polyak,
-              schedule_free)
-_FAMILIES += (dadapt, adaptive_step, blockwise, regularized)
-_FAMILIES += (curvature,)
-_FAMILIES += (muon_family, factored_variants, matrix_preconditioners)
-_FAMILIES += (energy, low_rank)
-_FAMILIES += (critical_momenta,)
-_FAMILIES += (bounded, sign, momentum, accelerated, second_moment, first_moment, adam_update, accumulators, scaled, loss_driven, alignment, federated)
-_FAMILIES += (po_extras, ranger21)
+#: every family module, alphabetical by part and then by family; the registry keeps this order
+_FAMILIES = (
+    # part A: elementwise
+    accelerated, adagrad, adam, alignment, bounded, dual_averaging, federated, first_moment,
+    gradient_variance, loss_driven, moment_combination, quasi_newton, ranger, second_moment, sgd,
+    sign, tensor_statistics,
+    # part C: matrix
+    auon, curvature, energy, factored, low_rank, muon, preconditioners, row_column, scion,
+    # part B: reductions
+    adaptive_step, blockwise, clipping, critical_momenta, dadapt, layerwise, mars, parameter_free,
+    polyak, projection, regularized, schedule_free, spike, trust_ratio,
+)
 
 
 class UnknownOptimizer(UserError, KeyError):

@@ -2,8 +2,9 @@
 
 Each class is a small ``torch.optim.Optimizer`` written from the paper's pseudo-code as a plain
 per-tensor loop, independently of the program language, so that a library program matching it
-is a real check. They share :class:`_PerTensor`, which keeps the step count per group and hands
-each parameter its gradient, its state dict (filled by ``init``) and the hyperparameters.
+is a real check. They share :class:`discover.references._common.PerTensor`, which keeps the step
+count per group and hands each parameter its gradient, its state dict (filled by ``init``) and
+the hyperparameters; C-AdamW and EmoNavi also share Adam's moments (``AdamMoments``).
 
 >>> w = torch.randn(3, dtype=torch.float64, requires_grad=True)
 >>> opt = YogiPaper([w])
@@ -16,44 +17,14 @@ import math
 
 import torch
 
-from ._common import closure_loss
+from ._common import AdamMoments, PerTensor
 
 __all__ = ["FocusPaper", "YogiPaper", "AdaMomentum", "INNAprop", "CautiousAdamW",
            "SimplifiedAdEMAMix", "QHAdamPaper", "PadamAMSGrad", "CoordinateClipSGD",
            "EmoNaviExact", "EmoLynxExact", "FedOptServer"]
 
 
-class _PerTensor(torch.optim.Optimizer):
-    """A per-tensor loop: subclasses define ``init(p, group) -> state`` and
-    ``update(p, grad, state, group, t)``, which changes ``p`` in place."""
-
-    def __init__(self, params, **defaults):
-        for key, value in defaults.items():
-            if isinstance(value, float) and value < 0 and key != "lr_power":
-                raise ValueError(f"{key} must be >= 0, got {value}")
-        super().__init__(params, defaults)
-
-    def init(self, p, group):  # pragma: no cover - overridden
-        return {}
-
-    def update(self, p, grad, state, group, t):  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    @torch.no_grad()
-    def step(self, closure=None):
-        loss = closure_loss(closure)
-        for group in self.param_groups:
-            group["step"] = group.get("step", 0) + 1
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                if not self.state[p]:
-                    self.state[p].update(self.init(p, group))
-                self.update(p, p.grad, self.state[p], group, group["step"])
-        return loss
-
-
-class FocusPaper(_PerTensor):
+class FocusPaper(PerTensor):
     """FOCUS (Liu et al., 2025): sign momentum plus a sign attraction to the weight average.
 
     m = b1 m + (1 - b1) g;  pbar = b2 pbar + (1 - b2) w;  p = pbar / (1 - b2^t)
@@ -80,7 +51,7 @@ class FocusPaper(_PerTensor):
         p.sub_(lr * (group["gamma"] * attraction + torch.sign(state["m"])))
 
 
-class CoordinateClipSGD(_PerTensor):
+class CoordinateClipSGD(PerTensor):
     """SGD with heavy-ball momentum on gradients clipped coordinate-wise to [-c, c].
 
     d = clamp(g, -c, c);  b = d at the first step, else mu b + d;  w <- w - lr b
@@ -96,7 +67,7 @@ class CoordinateClipSGD(_PerTensor):
         p.sub_(group["lr"] * state["b"])
 
 
-class INNAprop(_PerTensor):
+class INNAprop(PerTensor):
     """INNAprop (Bolte et al., 2024): INNA's inertial dynamics with RMSprop scaling, in the form
     of the official implementation (innaprop/innaprop):
 
@@ -126,7 +97,7 @@ class INNAprop(_PerTensor):
         p.copy_(new - lr * beta * grad / d)
 
 
-class YogiPaper(_PerTensor):
+class YogiPaper(PerTensor):
     """Yogi as Algorithm 2 of Zaheer et al. (2018): no bias correction, m_0 = 0, v_0 = v0.
 
     m = b1 m + (1 - b1) g;  v = v - (1 - b2) sign(v - g^2) g^2;  w <- w - lr (m / (sqrt(v) + eps)
@@ -151,7 +122,7 @@ class YogiPaper(_PerTensor):
         p.sub_(group["lr"] * step)
 
 
-class AdaMomentum(_PerTensor):
+class AdaMomentum(PerTensor):
     """AdaMomentum (Wang et al., 2021): Adam with the squared momentum in the second moment.
 
     d = g + wd w;  m = b1 m + (1 - b1) d;  v = b2 v + (1 - b2) m^2 + eps
@@ -174,7 +145,7 @@ class AdaMomentum(_PerTensor):
         p.sub_(group["lr"] * m_hat / (v_hat.sqrt() + group["eps"]))
 
 
-class PadamAMSGrad(_PerTensor):
+class PadamAMSGrad(PerTensor):
     """Padam (Chen et al., 2020) on AMSGrad, as the official code (amsgrad=True) runs it:
 
     d = g + wd w;  m = b1 m + (1 - b1) d;  v = b2 v + (1 - b2) d^2;  vmax = max(vmax, v)
@@ -200,7 +171,7 @@ class PadamAMSGrad(_PerTensor):
         p.sub_(step * state["m"] / den)
 
 
-class QHAdamPaper(_PerTensor):
+class QHAdamPaper(PerTensor):
     """QHAdam (Ma & Yarats, 2019) with bias-corrected moments computed in the parameters' dtype:
 
     d = g + wd w;  m = b1 m + (1 - b1) d;  v = b2 v + (1 - b2) d^2
@@ -224,7 +195,7 @@ class QHAdamPaper(_PerTensor):
         p.sub_(group["lr"] * num / den)
 
 
-class SimplifiedAdEMAMix(_PerTensor):
+class SimplifiedAdEMAMix(PerTensor):
     """Simplified AdEMAMix (Morwani et al., 2025), as the authors' code states it:
 
     m = b1 m + g  (an accumulation, not an EMA);  v = b2 v + (1 - b2) g^2;  c = 1 - b2^t
@@ -260,7 +231,7 @@ class SimplifiedAdEMAMix(_PerTensor):
         p.sub_(group["lr"] * (direction * c + group["weight_decay"] * p))
 
 
-class CautiousAdamW(_PerTensor):
+class CautiousAdamW(AdamMoments):
     """C-AdamW (Liang et al., 2024): AdamW whose update is zeroed where it disagrees in sign
     with the gradient, the surviving coordinates scaled by numel / (count + 1):
 
@@ -268,23 +239,16 @@ class CautiousAdamW(_PerTensor):
     mask = 1[u g > 0];  w <- w - lr (u mask numel / (sum(mask) + 1) + wd w)
     """
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
-
-    def init(self, p, group):
-        return {"m": torch.zeros_like(p), "v": torch.zeros_like(p)}
-
     def update(self, p, grad, state, group, t):
+        self.moments(state, grad, group)
         b1, b2 = group["betas"]
-        state["m"] = b1 * state["m"] + (1 - b1) * grad
-        state["v"] = b2 * state["v"] + (1 - b2) * grad * grad
         u = (state["m"] / (1 - b1**t)) / ((state["v"] / (1 - b2**t)).sqrt() + group["eps"])
         mask = (u * grad > 0).to(p.dtype)
         u = u * mask * (mask.numel() / (mask.sum() + 1))
         p.sub_(group["lr"] * (u + group["weight_decay"] * p))
 
 
-class _EmoDrive(_PerTensor):
+class _EmoDrive(PerTensor):
     """The loss-trend step scale of EmoNavi/EmoLynx (muooon, 2025), in exact arithmetic:
 
     short = 0.3 loss + 0.7 short;  long = 0.01 loss + 0.99 long  (both start at the first loss)
@@ -316,22 +280,14 @@ class _EmoDrive(_PerTensor):
         return loss
 
 
-class EmoNaviExact(_EmoDrive):
+class EmoNaviExact(_EmoDrive, AdamMoments):
     """EmoNavi: Adam without bias correction, the step scaled by the loss-trend drive.
 
     m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;  w <- w (1 - lr wd) - lr drive m / (sqrt(v) + eps)
     """
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
-
-    def init(self, p, group):
-        return {"m": torch.zeros_like(p), "v": torch.zeros_like(p)}
-
     def update(self, p, grad, state, group, t):
-        b1, b2 = group["betas"]
-        state["m"] = b1 * state["m"] + (1 - b1) * grad
-        state["v"] = b2 * state["v"] + (1 - b2) * grad * grad
+        self.moments(state, grad, group)
         p.mul_(1 - group["lr"] * group["weight_decay"])
         p.sub_(group["lr"] * group["drive"] * state["m"] / (state["v"].sqrt() + group["eps"]))
 
@@ -356,7 +312,7 @@ class EmoLynxExact(_EmoDrive):
         p.sub_(group["lr"] * group["drive"] * u)
 
 
-class FedOptServer(_PerTensor):
+class FedOptServer(PerTensor):
     """The server step of FedAdagrad / FedAdam / FedYogi (Reddi et al., 2021, Algorithm 2) on
     the pseudo-gradient g = -Delta (minus the mean client change):
 

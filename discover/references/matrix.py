@@ -14,8 +14,7 @@ import math
 
 import torch
 
-from ._common import closure_loss, require_matrices
-
+from ._common import MomentumLoop, closure_loss, require_matrices
 from .muon import COEFFICIENTS, newton_schulz5
 
 __all__ = ["AuON", "HybridAuON", "AdaGO", "ScaledGD", "SubsetNormAdam", "SubspaceMomentumSN",
@@ -28,7 +27,7 @@ def _cosh_brake(u: torch.Tensor, gamma: float) -> torch.Tensor:
     return torch.sqrt(torch.mean(torch.cosh(scaled) ** 2)) + 1e-8
 
 
-class AuON(torch.optim.Optimizer):
+class AuON(MomentumLoop):
     """AuON, "AuON: A Linear-time Alternative to Semi-Orthogonal Momentum Updates" (2025),
     as its official code (ryyzn9/AuON, ``auon/optimizer.py``)::
 
@@ -47,23 +46,11 @@ class AuON(torch.optim.Optimizer):
     def _direction(self, u: torch.Tensor, group) -> torch.Tensor:
         return u
 
-    @torch.no_grad()
-    def step(self, closure=None):
-        loss = closure_loss(closure)
-        for group in self.param_groups:
-            lr, mu = group["lr"], group["momentum"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if "momentum_buffer" not in state:
-                    state["momentum_buffer"] = torch.zeros_like(p)
-                m = state["momentum_buffer"]
-                p.mul_(1 - lr * group["weight_decay"])
-                m.mul_(mu).add_(p.grad, alpha=1 - mu)
-                u = self._direction(p.grad * (1 - mu) + m * mu, group)
-                p.sub_(lr * u / _cosh_brake(u, group["gamma"]))
-        return loss
+    def apply(self, p, grad, m, state, group):
+        lr, mu = group["lr"], group["momentum"]
+        p.mul_(1 - lr * group["weight_decay"])
+        u = self._direction(grad * (1 - mu) + m * mu, group)
+        p.sub_(lr * u / _cosh_brake(u, group["gamma"]))
 
 
 class HybridAuON(AuON):
@@ -92,7 +79,7 @@ class HybridAuON(AuON):
         return x.mT if tall else x
 
 
-class AdaGO(torch.optim.Optimizer):
+class AdaGO(MomentumLoop):
     """AdaGO, Zhang, Liu & Schaeffer, "AdaGrad Meets Muon: Adaptive Stepsizes for Orthogonal
     Updates" (2025), for matrices::
 
@@ -110,26 +97,16 @@ class AdaGO(torch.optim.Optimizer):
                                       ns_steps=int(ns_steps)))
         require_matrices(self, "AdaGO takes matrices")
 
-    @torch.no_grad()
-    def step(self, closure=None):
-        loss = closure_loss(closure)
-        for group in self.param_groups:
-            mu, gamma = group["momentum"], group["gamma"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if not state:
-                    state["momentum_buffer"] = torch.zeros_like(p)
-                    state["v"] = torch.tensor(group["v0"], dtype=p.dtype, device=p.device)
-                m = state["momentum_buffer"]
-                m.mul_(mu).add_(p.grad, alpha=1 - mu)
-                norm = p.grad.norm()
-                state["v"] = torch.sqrt(state["v"] ** 2 + torch.clamp(norm ** 2, max=gamma ** 2))
-                alpha = torch.clamp(group["lr"] * torch.clamp(norm, max=gamma) / state["v"],
-                                    min=group["eps"])
-                p.sub_(alpha * newton_schulz5(m, group["ns_steps"]))
-        return loss
+    def extra_state(self, p, group):
+        return {"v": torch.tensor(group["v0"], dtype=p.dtype, device=p.device)}
+
+    def apply(self, p, grad, m, state, group):
+        gamma = group["gamma"]
+        norm = grad.norm()
+        state["v"] = torch.sqrt(state["v"] ** 2 + torch.clamp(norm ** 2, max=gamma ** 2))
+        alpha = torch.clamp(group["lr"] * torch.clamp(norm, max=gamma) / state["v"],
+                            min=group["eps"])
+        p.sub_(alpha * newton_schulz5(m, group["ns_steps"]))
 
 
 # ---- pytorch_optimizer's Muon family with float64 Newton-Schulz --------------------------------

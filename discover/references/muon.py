@@ -21,7 +21,7 @@ import math
 
 import torch
 
-from ._common import closure_loss, require_matrices
+from ._common import MomentumLoop, require_matrices
 
 __all__ = ["MuonFloat64", "newton_schulz5"]
 
@@ -41,7 +41,7 @@ def newton_schulz5(u: torch.Tensor, steps: int, eps: float = 1e-7,
     return x.T if tall else x
 
 
-class MuonFloat64(torch.optim.Optimizer):
+class MuonFloat64(MomentumLoop):
     """Muon with Newton-Schulz in the parameters' dtype (float64 parameters: float64 maths).
 
     Same arguments and defaults as ``torch.optim.Muon`` (``adjust_lr_fn`` "original" only).
@@ -63,23 +63,10 @@ class MuonFloat64(torch.optim.Optimizer):
         super().__init__(params, defaults)
         require_matrices(self, "Muon takes 2-D parameters only")
 
-    @torch.no_grad()
-    def step(self, closure=None):
-        loss = closure_loss(closure)
-        for group in self.param_groups:
-            lr, mu = group["lr"], group["momentum"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = p.grad
-                state = self.state[p]
-                if "momentum_buffer" not in state:
-                    state["momentum_buffer"] = torch.zeros_like(p)
-                buf = state["momentum_buffer"]
-                buf.mul_(mu).add_(g, alpha=1 - mu)
-                u = g * (1 - mu) + buf * mu if group["nesterov"] else buf
-                o = newton_schulz5(u, group["ns_steps"], group["eps"])
-                rows, cols = p.shape
-                p.mul_(1 - lr * group["weight_decay"])
-                p.add_(o, alpha=-lr * math.sqrt(max(1.0, rows / cols)))
-        return loss
+    def apply(self, p, grad, buf, state, group):
+        lr, mu = group["lr"], group["momentum"]
+        u = grad * (1 - mu) + buf * mu if group["nesterov"] else buf
+        o = newton_schulz5(u, group["ns_steps"], group["eps"])
+        rows, cols = p.shape
+        p.mul_(1 - lr * group["weight_decay"])
+        p.add_(o, alpha=-lr * math.sqrt(max(1.0, rows / cols)))

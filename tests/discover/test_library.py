@@ -1,8 +1,10 @@
 """The library registry: every entry parses, prints back, cites its paper, and maps exactly its
 program's hyperparameters (with the same defaults) onto its reference."""
 
+import importlib
 import importlib.util
 import inspect
+from pathlib import Path
 
 import pytest
 import torch
@@ -112,6 +114,27 @@ def test_get_unknown_lists_close_matches():
     message = str(info.value)
     assert "adamm" in message and "adam" in message and "did you mean" in message
     assert get("adam") is REGISTRY["adam"]
+
+
+def test_families_are_alphabetical_and_every_family_file_is_registered():
+    modules = [m.__name__ for m in library._FAMILIES]
+    assert modules == sorted(modules)
+    root = Path(library.__file__).parent
+    files = {f"discover.library.{p.parent.name}.{p.stem}"
+             for p in root.glob("*/*.py") if p.stem != "__init__"}
+    assert set(modules) == files
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_family_and_path_name_the_file_that_holds_the_entry(name):
+    entry = REGISTRY[name]
+    part, family = entry.family.split(".")
+    assert part in ("elementwise", "reductions", "matrix")
+    path = Path(library.__file__).parents[2] / entry.path
+    assert path.name == f"{family}.py" and path.is_file()
+    module = importlib.import_module(f"discover.library.{entry.family}")
+    assert module.__file__ == str(path)
+    assert name in [e.name for e in module.ENTRIES]
 
 
 def test_duplicate_names_are_rejected():

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from discover.library import REGISTRY, get
-from discover.library.adam import ADAM
-from discover.library.averaging import ASGD
+from discover.library.elementwise.adam import ADAM
+from discover.library.elementwise.sgd import ASGD
 from discover.verify import format_table, verify, verify_all
 
 STEPS = 60  # enough for bias corrections, RAdam's rectification and Rprop's growth to act

@@ -1,12 +1,14 @@
 """What a library entry is: a program plus the metadata needed to cite and verify it.
 
 An :class:`Entry` holds the program text (a restricted function whose docstring states the update
-rule and the paper), where it comes from, and the reference implementation it is checked against
-by :mod:`discover.verify`. The reference is a callable ``make_reference(params, hyper)`` that maps
-the program's hyperparameters onto the reference constructor, e.g.::
+rule and the paper), where it comes from, and the references it is checked against by
+:mod:`discover.verify`: a tuple of :class:`Reference`, the primary one first, each with its own
+label, package requirement and tolerance. A reference's ``make(params, hyper)`` maps the
+program's hyperparameters onto the reference constructor, e.g.::
 
-    lambda params, h: torch.optim.Adam(params, lr=h["lr"], betas=(h["beta1"], h["beta2"]),
-                                       eps=h["eps"], weight_decay=h["weight_decay"])
+    Reference("torch.optim.Adam",
+              lambda params, h: torch.optim.Adam(params, lr=h["lr"], betas=betas(h),
+                                                 eps=h["eps"], weight_decay=h["weight_decay"]))
 
 ``hyper`` always holds every hyperparameter of the program (defaults updated by the setting under
 test), and the mapping must read each of them (the library tests check this), so no program
@@ -59,7 +61,7 @@ class Reference:
 
 @dataclass(frozen=True)
 class Entry:
-    """A published optimizer as a program, with its paper and the reference it must match."""
+    """A published optimizer as a program, with its paper and the references it must match."""
 
     #: lower-case CLI name, equal to the program's function name (``"rmsprop_centered"``)
     name: str

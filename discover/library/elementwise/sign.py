@@ -9,7 +9,8 @@ moment (Ano). Rprop keeps one step size per coordinate that grows while the grad
 sign and shrinks when it flips.
 
 References: the ``pytorch_optimizer`` classes named in each entry, and ``torch.optim.Rprop``.
-Weight decay is decoupled (``lr * weight_decay * w``), their default.
+Weight decay, where a rule has it, is decoupled (``lr * weight_decay * w``), the packages'
+default (Rprop has none).
 """
 
 from __future__ import annotations

@@ -1,8 +1,11 @@
 """The ``discover`` command line.
 
-Every subcommand is a thin shell over the package's public API; errors a user can fix are one
-line on stderr with exit code 2, and ``verify`` exits 1 when a program disagrees with its
-reference.
+This module is the argparse tree and one handler per command; every handler calls ``discover``'s
+public API (:mod:`discover`) and prints what it returns, formatted by :mod:`discover.browse`
+(the library pages) or by the result's own formatter. Errors a user can fix are
+:class:`~discover.errors.UserError`s, printed in one line on stderr with exit code 2; any other
+exception is a bug and keeps its traceback. ``verify`` exits 1 when a program disagrees with
+its reference.
 """
 
 from __future__ import annotations
@@ -10,16 +13,19 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import sys
+from pathlib import Path
 
-from primitives import OPS, KINDS, ProgramError
+import torch
 
-from .library import UnknownOptimizer
+import discover
+from primitives import KINDS, OPS
+
+from .benchmarks import step_time, throughput
+from .browse import (describe, entry_row, format_rows, record_verification,
+                     verification_table)
+from .errors import UsageError, UserError
 
 __all__ = ["main", "build_parser"]
-
-
-class UsageError(Exception):
-    """A mistake in the command line or its inputs: reported in one line, exit code 2."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -31,12 +37,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _cmd_list(args) -> int:
-    from .library import REGISTRY
-
-    from .browse import entry_row, format_rows
-
     rows = []
-    for name, entry in REGISTRY.items():
+    for name, entry in discover.REGISTRY.items():
         if args.pattern and not fnmatch.fnmatch(name, args.pattern):
             continue
         row = entry_row(entry)
@@ -46,15 +48,12 @@ def _cmd_list(args) -> int:
     if not rows:
         raise UsageError(f"no optimizer matches pattern={args.pattern!r} kind={args.kind!r}")
     print(format_rows(rows))
-    print(f"\n{len(rows)} of {len(REGISTRY)} programs")
+    print(f"\n{len(rows)} of {len(discover.REGISTRY)} programs")
     return 0
 
 
 def _cmd_show(args) -> int:
-    from .library import get
-    from .browse import describe
-
-    print(describe(get(args.name)))
+    print(describe(discover.get(args.name)))
     return 0
 
 
@@ -70,23 +69,20 @@ def _cmd_ops(args) -> int:
 
 
 def _cmd_verify(args) -> int:
-    from .library import REGISTRY, get
-    from .browse import record_verification
-    from .verify import format_table, verify
-
     if args.all == bool(args.names):
         raise UsageError("give optimizer names or --all, not both and not neither")
-    entries = list(REGISTRY.values()) if args.all else [get(n) for n in args.names]
+    entries = (list(discover.REGISTRY.values()) if args.all
+               else [discover.get(n) for n in args.names])
     if args.steps < 1:
         raise UsageError(f"--steps must be >= 1, got {args.steps}")
     results = []
     for i, entry in enumerate(entries, 1):
         if sys.stderr.isatty():
             print(f"\r[{i}/{len(entries)}] verifying {entry.name:<24}", end="", file=sys.stderr)
-        results.append(verify(entry, steps=args.steps, seed=args.seed))
+        results.append(discover.verify(entry, steps=args.steps, seed=args.seed))
     if sys.stderr.isatty():
         print("\r" + " " * 50 + "\r", end="", file=sys.stderr)
-    print(format_table(results))
+    print(verification_table(results))
     record_verification(results)
     counts = {s: sum(r.status == s for r in results) for s in ("passed", "failed", "skipped", "error")}
     print("\n" + ", ".join(f"{n} {s}" for s, n in counts.items() if n))
@@ -94,17 +90,13 @@ def _cmd_verify(args) -> int:
 
 
 def _cmd_export(args) -> int:
-    from .export import load_program, write_export
-
-    program = load_program(args.program)
-    path = write_export(program, args.output, class_name=args.class_name)
+    program = discover.resolve(args.program)
+    path = discover.write_export(program, args.output, class_name=args.class_name)
     print(f"wrote {path} (program {program.name!r})")
     return 0
 
 
 def _device(name: str):
-    import torch
-
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
@@ -112,68 +104,34 @@ def _device(name: str):
     return torch.device(name)
 
 
-def _cmd_bench(args) -> int:
+def _cmd_bench_step_time(args) -> int:
     if args.steps < 1 or args.rounds < 1:
         raise UsageError("--steps and --rounds must be >= 1")
-    if args.name == "step-time":
-        from .benchmarks import step_time
+    step_time.run(_device(args.device), steps=args.steps, rounds=args.rounds)
+    return 0
 
-        step_time.run(_device(args.device), steps=args.steps, rounds=args.rounds)
-    elif args.name == "throughput":
-        from .benchmarks import throughput
 
-        throughput.run(_device(args.device), threads=args.threads, repeats=args.rounds,
-                       suite=not args.no_suite)
-    elif args.name == "learned":
-        from .benchmarks import learned
-
-        try:
-            learned.run(seeds=tuple(args.seeds), reuse=args.reuse)
-        except FileNotFoundError as exc:
-            raise UsageError(str(exc)) from None
-    elif args.name == "rediscovery":
-        from search.commands import parse_duration
-
-        from .benchmarks import rediscovery
-
-        if args.budget < 1 or not args.seeds:
-            raise UsageError("--budget must be >= 1 and --seeds needs at least one seed")
-        _device(args.device)  # one-line error now if CUDA is asked for and absent
-        rediscovery.run(seeds=tuple(args.seeds), budget=args.budget, device=args.device,
-                        time_limit=parse_duration(args.time) if args.time else None,
-                        stop_at_target=not args.full_budget)
+def _cmd_bench_throughput(args) -> int:
+    if args.rounds < 1 or args.threads < 1:
+        raise UsageError("--rounds and --threads must be >= 1")
+    throughput.run(_device(args.device), threads=args.threads, repeats=args.rounds,
+                   suite=not args.no_suite)
     return 0
 
 
 def _cmd_eval(args) -> int:
-    from pathlib import Path
-
-    from .browse import outputs_dir
-    from .evaluate import format_leaderboard, run_eval, write_outputs
-    from .export import load_program
-
-    from tasks.suites import get_suite
-
     if args.suite == "rl":
         return _eval_rl(args)
     if args.rules:
         raise UsageError("--rules applies to --suite rl only")
     if not args.programs:
         raise UsageError("give at least one program (a library name or a .py file)")
-    get_suite(args.suite)  # one-line error for an unknown suite before any work
     device = _device(args.device)
-    if not args.seeds:
-        raise UsageError("--seeds needs at least one seed")
-    programs = {}
-    for ref in args.programs:
-        program = load_program(ref)
-        if program.name in programs:
-            raise UsageError(f"two programs are named {program.name!r}; rename one")
-        programs[program.name] = program
-    board = run_eval(programs, args.suite, device=str(device), seeds=tuple(args.seeds))
-    print(format_leaderboard(board))
-    out = Path(args.out) if args.out else outputs_dir() / f"eval_{args.suite}"
-    files = write_outputs(board, out)
+    board = discover.evaluate_suite(args.programs, args.suite, device=str(device),
+                                    seeds=args.seeds)
+    print(board.table())
+    out = Path(args.out) if args.out else discover.outputs_dir() / f"eval_{args.suite}"
+    files = discover.write_leaderboard(board, out)
     print("\nwrote " + ", ".join(str(f) for f in files))
     return 0
 
@@ -182,9 +140,11 @@ def _eval_rl(args) -> int:
     """The RL suite: learned rules and A2C trained by programs on held-out grid levels."""
     from pathlib import Path
 
-    from .browse import outputs_dir
+    from search.learned import load_rule
+
     from .export import load_program
-    from .rl_suite import RLSuite, format_rl_table, load_rule, run_rl_suite, write_rl_outputs
+    from .paths import outputs_dir
+    from .rl import RLSuite, evaluate_rl, format_rl_table, write_rl_outputs
 
     if args.levels < 1 or args.lifetime < 1:
         raise UsageError("--levels and --lifetime must be >= 1")
@@ -202,7 +162,7 @@ def _eval_rl(args) -> int:
             raise UsageError(f"two rows are named {program.name!r}; rename one")
         programs[program.name] = program
     suite = RLSuite(levels=args.levels, lifetime=args.lifetime, seed=args.seeds[0])
-    table = run_rl_suite(rules, programs, suite)
+    table = evaluate_rl(rules, programs, suite)
     print(format_rl_table(table))
     out = Path(args.out) if args.out else outputs_dir() / "eval_rl"
     files = write_rl_outputs(table, out)
@@ -210,58 +170,97 @@ def _eval_rl(args) -> int:
     return 0
 
 
-def _export_winner(program, path):
-    from .export import write_export
+def _print_run(result) -> None:
+    figs = discover.run_figures(result.run_dir)
+    print(f"run {result.run_dir}: {figs['evaluations']} evaluations, best fitness "
+          f"{figs['best_fitness']:.4f}, cache hits {figs['cache_hit_rate']:.0%}, invalid "
+          f"children {figs.get('invalid_share', 0.0):.0%}, "
+          f"{figs.get('evals_per_min', float('nan')):.1f} evaluations/min")
+    print(f"winner: {result.run_dir / 'best_program.py'}; report: {result.run_dir / 'report.md'}")
+    print(result.best.source)
 
-    return write_export(program, path)
+
+def _clock(args) -> dict:
+    """``--time T`` as settings: a clock replaces the evaluation budget."""
+    if getattr(args, "time", None) is None:
+        return {}
+    return {"time_limit": discover.parse_duration(args.time), "budget": None}
 
 
 def _cmd_search(args) -> int:
-    from search.commands import search_command
-    from .export import load_program
-
     if args.device is not None:
         _device(args.device)  # one-line error now if CUDA is asked for and absent
-    return search_command(args, load_program, _export_winner)
+    overrides = {key: getattr(args, key) for key in
+                 ("budget", "workers", "seed", "backend", "address", "device", "name")
+                 if getattr(args, key) is not None}
+    overrides.update(_clock(args))
+    _print_run(discover.run_search(args.config, progress=True, **overrides))
+    return 0
 
 
 def _cmd_resume(args) -> int:
-    from search.commands import resume_command
-
-    return resume_command(args, _export_winner)
+    changes = {"budget": args.budget} if args.budget is not None else {}
+    changes.update(_clock(args))
+    _print_run(discover.resume(args.run, progress=True, **changes))
+    return 0
 
 
 def _cmd_meta_train(args) -> int:
-    import json
     from pathlib import Path
 
-    from search.meta_train import MetaTrainConfig, meta_train
+    import search.learned as learned
+
+    from .paths import outputs_dir
 
     if args.steps is not None and args.steps < 1:
         raise UsageError(f"--steps must be >= 1, got {args.steps}")
     _device(args.device)  # one-line error now if CUDA is asked for and absent
-    run_dir = Path(args.resume) if args.resume else Path("outputs") / (
+    run_dir = Path(args.resume) if args.resume else outputs_dir() / (
         args.name or f"meta-train-{args.kind}-seed{args.seed}")
     if args.resume and not run_dir.is_dir():
-        run_dir = Path("outputs") / args.resume
+        run_dir = outputs_dir() / args.resume
     overrides = {"steps": args.steps} if args.steps is not None else {}
     saved = run_dir / "config.json"
     if args.resume and saved.exists():  # the run's own settings; --steps may extend it
-        cfg = MetaTrainConfig(**{**json.loads(saved.read_text()), **overrides})
+        cfg = learned.MetaTrainConfig.load(saved, **overrides)
     else:
-        cfg = MetaTrainConfig(kind=args.kind, seed=args.seed, device=args.device, **overrides)
-    meta_train(args.kind, cfg, run_dir, resume=bool(args.resume))
+        cfg = learned.MetaTrainConfig(kind=args.kind, seed=args.seed, device=args.device,
+                                      **overrides)
+    learned.meta_train(args.kind, cfg, run_dir, resume=bool(args.resume))
     print(f"wrote {run_dir}/ (params.pt, eval.json, log.jsonl)")
     return 0
 
 
 def _cmd_report(args) -> int:
-    from search.commands import report_command
-
-    return report_command(args)
+    path = discover.report(args.run)
+    figs = discover.run_figures(args.run)
+    print(f"wrote {path} ({figs['evaluations']} evaluations, best fitness "
+          f"{figs['best_fitness']:.4f}, cache hits {figs['cache_hit_rate']:.0%})")
+    return 0
 
 
 # ---- parser ---------------------------------------------------------------------------------
+
+
+def _add_bench(sub) -> None:
+    p = sub.add_parser("bench", help="run a benchmark and print its figures (not a test)")
+    bench = p.add_subparsers(dest="benchmark", metavar="BENCHMARK", parser_class=_Parser)
+    bench.required = True
+
+    b = bench.add_parser("step-time", help="the engine's Adam, the exported Adam and "
+                         "torch.optim.Adam stepping ~10M parameters")
+    b.add_argument("--device", choices=["cpu", "cuda", "auto"], default="cpu")
+    b.add_argument("--steps", type=int, default=20, help="steps per timed round (default 20)")
+    b.add_argument("--rounds", type=int, default=3, help="timed rounds (default 3)")
+    b.set_defaults(func=_cmd_bench_step_time)
+
+    b = bench.add_parser("throughput", help="the batched protocol against a plain loop, and "
+                         "proxy-suite evaluations per minute")
+    b.add_argument("--device", choices=["cpu", "cuda", "auto"], default="cpu")
+    b.add_argument("--rounds", type=int, default=3, help="timed rounds (default 3)")
+    b.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    b.add_argument("--no-suite", action="store_true", help="skip the proxy suite")
+    b.set_defaults(func=_cmd_bench_throughput)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -295,30 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--class-name", help="class name (default: from the program name)")
     p.set_defaults(func=_cmd_export)
 
-    p = sub.add_parser("bench", help="run a benchmark and print its figures (not a test)")
-    p.add_argument("name", choices=["step-time", "throughput", "rediscovery", "learned"],
-                   help="step-time: engine/export/torch Adam on ~10M parameters; throughput: "
-                        "batched protocol vs a plain loop, and proxy-suite evaluations per minute;"
-                        " rediscovery: search from plain SGD until tuned Adam's score "
-                        "(outputs/rediscovery-seedN, resumable); learned: LPG / TA-LPG / "
-                        "GROOVE runs outputs/meta-train-KIND-seedS on held-out levels "
-                        "(outputs/bench-learned/)")
-    p.add_argument("--device", choices=["cpu", "cuda", "auto"], default="cpu")
-    p.add_argument("--steps", type=int, default=20, help="steps per timed round")
-    p.add_argument("--rounds", type=int, default=3, help="timed rounds")
-    p.add_argument("--threads", type=int, default=2, help="torch threads (throughput)")
-    p.add_argument("--no-suite", action="store_true", help="throughput: skip the proxy suite")
-    p.add_argument("--reuse", action="store_true", help="learned: rewrite the summary from the "
-                   "scores saved in outputs/bench-learned/results.json (no re-scoring)")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
-                   help="rediscovery, learned: seeds (default 0 1 2)")
-    p.add_argument("--budget", type=int, default=2000, metavar="N",
-                   help="rediscovery: evaluations per seed (default 2000; a rerun extends)")
-    p.add_argument("--full-budget", action="store_true",
-                   help="rediscovery: search the whole budget instead of stopping at Adam's score")
-    p.add_argument("--time", metavar="T", help="rediscovery: search time per seed, in total "
-                   "over reruns: 300, 90s, 5m, 1h (default: budget only)")
-    p.set_defaults(func=_cmd_bench)
+    _add_bench(sub)
 
     p = sub.add_parser("eval", help="score programs on a task suite beside AdamW: leaderboard, "
                        "CSV and plots")
@@ -362,7 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("kind", choices=["lpg", "ta-lpg", "groove", "es-lpg"],
                    help="es-lpg: LPG by the ES of ta-lpg without its lifetime inputs (a control)")
     p.add_argument("--steps", type=int, metavar="N", help="meta-steps / ES generations "
-                   "(default 2000)")
+                   "(default per kind: 1000 for lpg and groove, 100 for ta-lpg and es-lpg)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--name", metavar="RUN", help="outputs/RUN/ (default meta-train-KIND-seedS)")
     p.add_argument("--device", choices=["cpu", "cuda", "auto"], default="cpu")
@@ -379,12 +355,7 @@ def main(argv=None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return args.func(args)
-    except UsageError as exc:
-        print(f"discover: error: {exc}", file=sys.stderr)
-        return 2
-    except (ProgramError, UnknownOptimizer, ValueError, OSError) as exc:
-        # bad input: a program, a name, a value, a file (ConfigError and ExportError are
-        # ValueErrors); anything else is a bug and keeps its traceback
+    except UserError as exc:  # bad input; anything else is a bug and keeps its traceback
         print(f"discover: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -52,6 +52,10 @@ class Leaderboard:
     def ranked(self) -> list[str]:
         return sorted(self.programs, key=lambda p: -self.mean_score(p))
 
+    def table(self) -> str:
+        """The leaderboard as text (:func:`format_leaderboard`)."""
+        return format_leaderboard(self)
+
 
 def smooth(curve, fraction: float = 0.05) -> list[float]:
     """Trailing mean over ``max(1, fraction * len(curve))`` steps (non-finite values propagate)."""

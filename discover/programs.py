@@ -7,12 +7,12 @@ library name, which is what every command that takes a program accepts (``export
 
 >>> resolve("lion").name
 'lion'
->>> resolve("def f(w, g, lr=0.1):\\n    return lr * g\\n").hyperparameters()
+>>> resolve("def f(w, g, lr=0.1):\\n    return lr * g\\n").hyperparameters
 {'lr': 0.1}
 >>> resolve("lino")
 Traceback (most recent call last):
     ...
-discover.errors.ExportError: unknown optimizer 'lino'; did you mean lion?
+discover.errors.ExportError: unknown optimizer 'lino'; did you mean lion...?
 """
 
 from __future__ import annotations

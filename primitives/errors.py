@@ -7,7 +7,7 @@ It lives in the lowest package so that every layer can inherit it without import
 
 >>> from primitives import ProgramError, parse
 >>> try:
-...     parse("def f(w, g):\n    return g.sum()\n")
+...     parse("def f(w, g):\\n    return g.sum()\\n")
 ... except UserError as exc:
 ...     print(type(exc).__name__)
 ProgramError

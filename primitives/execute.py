@@ -17,6 +17,7 @@ Three entry points:
 
 Example::
 
+    >>> from primitives import parse
     >>> ex = Executor(parse("def sgd(w, g, lr=0.1):\\n    return lr * g"))
     >>> w = [torch.ones(3)]; state = ex.init_state(w)
     >>> ex.step_(w, [torch.ones(3)], state, t=1)

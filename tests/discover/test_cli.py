@@ -1,11 +1,17 @@
 """The command line: useful output for good input, one-line errors and exit code 2 for bad."""
 
+import importlib
+import json
 import subprocess
 import sys
 
 import pytest
 
+import discover
+from discover import cli
 from discover.cli import main
+from tasks import suites
+from tasks.synthetic import quadratic
 
 
 def _run(capsys, *argv):
@@ -26,6 +32,14 @@ def _run(capsys, *argv):
     (["export", "no/such/file.py", "-o", "x.py"], "no/such/file.py"),
     (["list", "zzz*"], "no optimizer matches"),
     (["bench", "step-time", "--steps", "0"], "--steps"),
+    (["bench", "throughput", "--rounds", "0"], "--rounds"),
+    (["bench"], "required"),
+    (["bench", "rediscovery"], "invalid choice"),  # an experiment script now, not a benchmark
+    (["search", "--time", "soon"], "--time"),
+    (["search", "--config", "no/such/config.json"], "no/such/config.json"),
+    (["resume", "no_such_run"], "no_such_run"),
+    (["report", "no_such_run"], "no_such_run"),
+    (["eval", "adam", "--seeds"], "--seeds"),
 ])
 def test_bad_input_is_one_line_exit_2(capsys, argv, fragment):
     code, out, err = _run(capsys, *argv)
@@ -86,3 +100,43 @@ def test_eval_bad_suite_and_program(capsys):
     assert code == 2 and "unknown suite" in err and err.count("\n") == 1
     code, _, err = _run(capsys, "eval", "no_such_rule")
     assert code == 2 and "no_such_rule" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("error", [ValueError("a bug"), OSError("a bug"), KeyError("a bug")])
+def test_a_bug_is_not_swallowed(monkeypatch, capsys, error):
+    """Only UserErrors are one line and exit 2; any other exception keeps its traceback."""
+    def broken(args):
+        raise error
+
+    monkeypatch.setattr(cli, "_cmd_ops", broken)
+    with pytest.raises(type(error), match="a bug"):
+        main(["ops"])
+    assert capsys.readouterr().err == ""
+
+
+def test_public_api_names_resolve():
+    importlib.import_module("discover.verify")  # the submodule must not shadow the function
+    for name in discover.__all__:
+        assert getattr(discover, name) is not None, name
+    assert callable(discover.verify) and not isinstance(discover.verify, type(discover))
+    assert issubclass(discover.errors.UsageError, discover.UserError)
+
+
+def test_outputs_root_is_honoured(tmp_path, monkeypatch, capsys):
+    """With $DISCOVER_OUTPUTS set, search, resume, report and eval write there, not ./outputs."""
+    out = tmp_path / "elsewhere"
+    monkeypatch.setenv("DISCOVER_OUTPUTS", str(out))
+    monkeypatch.chdir(tmp_path)
+    tiny = dict(tasks=["quadratic_proxy"], num_steps=10, lrs=[0.1], seeds=[0],
+                population_size=4, tournament_size=2, batch_size=2, budget=4, workers=1,
+                simplify=False, restart_after=None)
+    (tmp_path / "tiny.json").write_text(json.dumps(tiny))
+    assert main(["search", "--config", "tiny.json", "--name", "run"]) == 0
+    assert (out / "run" / "log.jsonl").exists() and (out / "run" / "best_optimizer.py").exists()
+    assert main(["resume", "run", "--budget", "6"]) == 0
+    assert main(["report", "run"]) == 0 and (out / "run" / "report.md").exists()
+    monkeypatch.setitem(suites.SUITES, "proxy", (quadratic("proxy").with_steps(10),))
+    assert main(["eval", "sgd", "--seeds", "0"]) == 0
+    assert (out / "eval_proxy" / "leaderboard.csv").exists()
+    assert not (tmp_path / "outputs").exists()
+    capsys.readouterr()

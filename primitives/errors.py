@@ -13,7 +13,7 @@ It lives in the lowest package so that every layer can inherit it without import
 ProgramError
 """
 
-__all__ = ["UserError", "ProgramError"]
+__all__ = ["UserError", "ProgramError", "InvalidValue"]
 
 
 class UserError(Exception):

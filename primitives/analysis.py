@@ -37,6 +37,7 @@ import networkx as nx
 import torch
 
 from .execute import Executor, broadcast_shapes, probe_tensor
+from .kinds import value_kinds
 from .ops import OPS
 from .program import Program, ProgramError, Stmt, stmt_source
 
@@ -50,6 +51,12 @@ RETURN = "return"
 INVALID = "invalid"
 #: parameter shapes :func:`check_valid` tries: a vector, a matrix, a conv kernel
 VALID_SHAPES = ((7,), (5, 3), (4, 3, 3, 3))
+#: how an op fails on well-kinded probe values: shapes that do not fit and linear algebra that
+#: cannot run (RuntimeError), a number position that is NaN or infinite (ValueError from
+#: ``int(nan)``, OverflowError from ``int(inf)``). Anything else (a TypeError, say) would be a
+#: value of the wrong kind, which :func:`primitives.kinds.value_kinds` rules out first, so it
+#: is a bug and is not caught.
+OP_FAILURES = (RuntimeError, ValueError, ArithmeticError)
 #: parameter shapes :func:`fingerprint` runs on
 _FINGERPRINT_SHAPES = ((6,), (4, 3))
 
@@ -294,7 +301,7 @@ def _failing_statement(program: Program, shape: tuple, state_shapes: dict) -> Pr
                          returns=(s.target, *program.state_names))
         try:
             Executor(prefix).update(**_meta_inputs(program, shape, state_shapes))
-        except Exception as exc:  # noqa: BLE001 - the failure we are locating
+        except OP_FAILURES as exc:  # the failure we are locating
             return ProgramError(f"{program.name}: {_stmt_text(i, s)} fails for a parameter of "
                                 f"shape {shape}: {_first_line(exc)}")
     return None
@@ -313,7 +320,7 @@ def _failure(program: Program, shape: tuple, exc: Exception) -> ProgramError:
             return found
         try:
             _, new = Executor(program).update(**_meta_inputs(program, shape, shapes))
-        except Exception:  # noqa: BLE001 - not located; report the original error
+        except OP_FAILURES:  # not located; report the original error
             break
         for n in program.state_names:
             have = _shape_of(new[n][0])
@@ -341,7 +348,7 @@ def _check_shape(ex: Executor, shape: tuple) -> None:
     try:
         state_shapes = ex.state_shapes(shape)
         upd, new = ex.update(**_meta_inputs(program, shape, state_shapes))
-    except Exception as exc:  # noqa: BLE001 - any failure of an op makes the program invalid
+    except OP_FAILURES as exc:  # an op that fails on these shapes makes the program invalid
         raise _failure(program, shape, exc) from None
     u = upd[0]
     if isinstance(u, torch.Tensor) and not u.is_floating_point():
@@ -361,13 +368,16 @@ def _check_shape(ex: Executor, shape: tuple) -> None:
 def check_valid(program: Program, shapes: Sequence[Sequence[int]] = VALID_SHAPES) -> None:
     """Raise :class:`ProgramError` (one line) unless ``program`` can run on every shape.
 
-    For each parameter shape, one step runs on float32 probe tensors (``w``, ``g``,
-    ``h``, state shaped by :meth:`Executor.state_shapes`; ``t = 1``, ``loss = 1``): any op that
-    fails (a shape mismatch, a tensor where a number is needed, ...) is reported with the first
-    statement that fails; the update and each returned state must broadcast to the parameter
-    shape. Well-formedness (known ops, arities, SSA, return count) is checked first.
+    Well-formedness (known ops, arities, SSA, return count) is checked first, then the kind of
+    every value (:func:`primitives.kinds.value_kinds`: a group reduction of a scalar, a tensor
+    where a number is needed). Then, for each parameter shape, one step runs on float32 probe
+    tensors (``w``, ``g``, ``h``, state shaped by :meth:`Executor.state_shapes`; ``t = 1``,
+    ``loss = 1``): an op that fails (:data:`OP_FAILURES`: a shape mismatch, ...) is reported
+    with the first statement that fails; the update and each returned state must broadcast to
+    the parameter shape.
     """
     _check_form(program)
+    value_kinds(program)  # an op given a value of the wrong kind is named before any run
     ex = Executor(program)
     for shape in shapes:
         _check_shape(ex, tuple(int(n) for n in shape))

@@ -56,6 +56,12 @@ class Op:
     numbers: tuple[tuple[int, float], ...] = ()
     #: False for matrix ops whose result shape differs from a non-square input's (matmul, ...)
     keeps_shape: bool = True
+    #: group reductions: the argument positions that take the whole group's tensors (a
+    #: per-parameter value); the op's other arguments are scalars or group values
+    lists: tuple[int, ...] = ()
+    #: group reductions whose result is one tensor per parameter (the list scaled), not one
+    #: 0-d value for the group (primitives.kinds)
+    per_tensor_result: bool = False
 
 
 def _like(x, ref):
@@ -285,17 +291,19 @@ _OP_LIST = [
     Op("cosine_sim", 2, "tensor_reduction", _cosine_sim,
        "dot(a, b) / (||a|| ||b||) over one tensor (protected)", commutative=True),
     # group reductions: over every tensor of a parameter group
-    Op("global_norm", 1, "group_reduction", _global_norm, "||x||_2 over all tensors of the group"),
+    Op("global_norm", 1, "group_reduction", _global_norm, "||x||_2 over all tensors of the group",
+       lists=(0,)),
     Op("global_sum", 1, "group_reduction", _global_sum, "sum over all tensors of the group",
-       search=False),
+       search=False, lists=(0,)),
     Op("global_dot", 2, "group_reduction", _global_dot, "sum(a * b) over all tensors of the group",
-       commutative=True, search=False),
+       commutative=True, search=False, lists=(0, 1)),
     Op("global_max", 1, "group_reduction", _global_max, "max over all tensors of the group",
-       search=False),
+       search=False, lists=(0,)),
     Op("global_numel", 1, "group_reduction", _global_numel,
-       "number of elements in the group", search=False),
+       "number of elements in the group", search=False, lists=(0,)),
     Op("clip_by_global_norm", 2, "group_reduction", _clip_by_global_norm,
-       "x * min(1, |c| / global_norm(x)): x clipped to global norm |c| (per tensor list)", numbers=((1, 1.0),)),
+       "x * min(1, |c| / global_norm(x)): x clipped to global norm |c| (per tensor list)", numbers=((1, 1.0),),
+       lists=(0,), per_tensor_result=True),
     # matrix ops on the last two dims
     Op("newton_schulz", 2, "matrix", _newton_schulz,
        "newton_schulz(x, steps): Muon's quintic iteration, (a, b, c) = (3.4445, -4.775, 2.0315), "

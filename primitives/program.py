@@ -16,7 +16,9 @@ hyperparameters (numeric defaults). The return value is ``(update, *state)``: th
 
 :func:`parse` flattens nested expressions into SSA form, one op per statement (the genome the
 search mutates), renaming reassigned variables (``m`` -> ``m_1``); :func:`to_source` prints it
-back as valid source, and ``parse(to_source(p)) == p``.
+back as valid source, and ``parse(to_source(p)) == p``. Parsing also checks the kind of every
+value (:mod:`primitives.kinds`: scalar, group value or per-parameter tensor), so an op given the
+wrong kind is an error that names its line.
 """
 
 from __future__ import annotations
@@ -26,19 +28,13 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Union
 
-from .errors import UserError
+from .errors import ProgramError
+from .kinds import RESERVED_INPUTS, value_kinds
 from .ops import OPERATOR_OPS, OPS
 
 __all__ = ["Param", "Stmt", "Program", "ProgramError", "parse", "to_source", "RESERVED_INPUTS"]
 
-#: inputs the harness provides when a program names them
-RESERVED_INPUTS = ("t", "loss", "h")
-
 Arg = Union[str, float]
-
-
-class ProgramError(UserError, ValueError):
-    """A program that is not valid in the language; the message names the line and the problem."""
 
 
 @dataclass(frozen=True)
@@ -143,6 +139,7 @@ class _Parser:
         self.taken = set(taken)  # every identifier in the source, to keep fresh names fresh
         self.env: dict[str, Arg] = {}  # source name -> current SSA name or constant
         self.body: list[Stmt] = []
+        self.lines: list[int | None] = []  # the source line of each statement of ``body``
         self.defined: set[str] = set()  # SSA names defined so far (parameters included)
         self.counters: dict[str, int] = {}
 
@@ -203,6 +200,7 @@ class _Parser:
         args = tuple(self.expr(a) for a in arg_nodes)
         name = self.fresh(target)
         self.body.append(Stmt(name, op, args))
+        self.lines.append(getattr(node, "lineno", None))
         return name
 
     def statement(self, node: ast.stmt) -> None:
@@ -312,7 +310,9 @@ def parse(source: str) -> Program:
         raise _err(ret, f"return has {len(items)} value(s) but must be ({want}): the update, "
                         "then one value per state argument in order")
     returns = tuple(parser.expr(item) for item in items)
-    return Program(fn.name, tuple(params), tuple(parser.body), returns, doc)
+    program = Program(fn.name, tuple(params), tuple(parser.body), returns, doc)
+    value_kinds(program, parser.lines)  # an op given a value of the wrong kind names its line
+    return program
 
 
 # --------------------------------------------------------------------------------------------

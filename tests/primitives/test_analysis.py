@@ -181,7 +181,9 @@ def test_fingerprint_handles_non_finite_and_failures():
     inf = parse("def f(w, g):\n    return log(g - g)")  # -inf everywhere
     assert fingerprint(nan) == fingerprint(nan) not in (INVALID, fingerprint(inf))
     assert fingerprint(inf) == fingerprint(parse("def f(w, g):\n    return -1.0 / (g - g)"))
-    tensor_steps = parse("def f(w, g):\n    return newton_schulz(g, g)")
+    # a tensor step count: parse rejects it (primitives.kinds), a program built directly fails
+    tensor_steps = Program("f", (Param("w", "weight"), Param("g", "grad")),
+                           (Stmt("u", "newton_schulz", ("g", "g")),), ("u",))
     assert fingerprint(tensor_steps) == INVALID
     undefined = Program("f", (Param("w", "weight"), Param("g", "grad")), (), ("nope",))
     assert fingerprint(undefined) == INVALID
@@ -237,11 +239,22 @@ def test_check_valid_rejects_incompatible_shapes(transpose_op):
 
 
 def test_check_valid_rejects_misused_ops():
-    row_steps = parse("def f(w, g):\n    return newton_schulz(g, row_mean(g))")
-    with pytest.raises(ProgramError, match=r"newton_schulz\(g, tmp1\)` fails .*\(5, 3\)"):
+    # parse rejects a value of the wrong kind (primitives.kinds); check_valid rejects the same
+    # program built without source (as the search's mutations build them), naming the statement
+    source = "def f(w, g):\n    return newton_schulz(g, row_mean(g))"
+    with pytest.raises(ProgramError, match=r"^line 2: newton_schulz\(g, tmp1\): argument 2"):
+        parse(source)
+    wg = (Param("w", "weight"), Param("g", "grad"))
+    row_steps = Program("f", wg, (Stmt("tmp1", "row_mean", ("g",)),
+                                  Stmt("tmp2", "newton_schulz", ("g", "tmp1"))), ("tmp2",))
+    with pytest.raises(ProgramError, match=r"`tmp2 = newton_schulz\(g, tmp1\)`: argument 2 must "
+                                           r"be a number"):
         check_valid(row_steps)
     assert not is_valid(row_steps)
-    assert not is_valid(parse("def f(w, g, lr=0.1):\n    return g * global_norm(lr)"))
+    hyper = (Param("lr", "hyper", default=0.1),)
+    scalar_norm = Program("f", wg + hyper, (Stmt("n", "global_norm", ("lr",)),
+                                            Stmt("u", "mul", ("g", "n"))), ("u",))
+    assert not is_valid(scalar_norm)
     assert is_valid(parse("def f(w, g, lr=0.1):\n    return g * global_norm(g)"))
 
 

@@ -86,6 +86,10 @@ ERRORS = {
     "missing return": ("def f(w, g, m):\n    m = m + g\n    u = m * 2", 3, "must end with return"),
     "hyper default": ("def f(w, g,\n      lr='fast'):\n    return g", 2, "needs a numeric default"),
     "first args": ("def f(g, w, lr=0.1):\n    return g", 1, "first two arguments must be w"),
+    "group reduction of a scalar": ("def f(w, g, lr=0.1):\n    u = g\n    return u * global_norm(lr)",
+                                    3, "global_norm(lr): argument 1 must be a per-parameter tensor"),
+    "tensor step count": ("def f(w, g, m):\n    m = m + g\n    u = newton_schulz(g,\n"
+                          "        m)\n    return u, m", 3, "argument 2 must be a number"),
 }
 
 

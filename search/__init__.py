@@ -15,6 +15,8 @@ code removed, fitness keyed by structural hash and fingerprint), :mod:`search.fi
 normalised score on a suite), :mod:`search.parallel` (joblib: loky, dask, ray),
 :mod:`search.run` (the run loop, checkpoints, resume), :mod:`search.funnel` and
 :mod:`search.simplify` (selection that generalises), :mod:`search.report`.
+
+Learned update rules (LPG, temporally-aware LPG, GROOVE) are :mod:`search.learned`.
 """
 
 from .cache import CacheKeys, FitnessCache, canonical, program_keys
@@ -28,9 +30,8 @@ from .parallel import evaluation_pool
 from .report import report, run_figures
 from .run import RunResult, resume, run_search
 from .simplify import Simplified, simplify
-from .es import ESState, OpenES
-from .groove import LevelBuffer, algorithmic_regret
-from .lpg import LPGConfig
+from .learned import (ESState, LevelBuffer, LPGConfig, MetaTrainConfig, OpenES, RuleLearner,
+                      algorithmic_regret, meta_train)
 
 __all__ = [
     "CacheKeys", "FitnessCache", "canonical", "program_keys",
@@ -44,6 +45,7 @@ __all__ = [
     "report", "run_figures",
     "RunResult", "resume", "run_search",
     "Simplified", "simplify",
-    # learned rules (LPG family); runs: the search.meta_train module (meta_train, MetaTrainConfig)
-    "ESState", "OpenES", "LevelBuffer", "algorithmic_regret", "LPGConfig",
+    # learned rules (LPG family), from search.learned
+    "ESState", "OpenES", "LevelBuffer", "algorithmic_regret", "LPGConfig", "RuleLearner",
+    "MetaTrainConfig", "meta_train",
 ]

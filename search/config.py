@@ -31,7 +31,7 @@ from primitives.errors import UserError
 
 from .mutation import SEARCH_OPS, MutationSettings
 
-__all__ = ["ConfigError", "SearchConfig", "load_config", "save_config"]
+__all__ = ["ConfigError", "SearchConfig", "known_keys", "load_config", "save_config"]
 
 BACKENDS = ("loky", "dask", "ray")
 
@@ -144,16 +144,7 @@ class SearchConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> "SearchConfig":
-        if not isinstance(data, dict):
-            raise ConfigError(f"a config is a JSON object of settings, not {type(data).__name__}")
-        known = [f.name for f in dataclasses.fields(cls)]
-        for key in data:
-            if key not in known:
-                close = difflib.get_close_matches(key, known, n=1)
-                hint = (f" (did you mean {close[0]}?)" if close
-                        else f"; known keys: {', '.join(known)}")
-                raise ConfigError(f"unknown config key {key!r}{hint}")
-        return cls(**data)
+        return cls(**known_keys(cls, data))
 
     def replace(self, **changes) -> "SearchConfig":
         """A checked copy with ``changes`` (unknown keys are an error)."""
@@ -179,6 +170,22 @@ class SearchConfig:
 
 
 # ---- checking -------------------------------------------------------------------------------
+
+
+def known_keys(cls, data: dict) -> dict:
+    """``data`` unchanged if every key is a field of the dataclass ``cls``; else a one-line
+    :class:`ConfigError` naming the first unknown key and the closest field (the ``from_dict``
+    of every config: :class:`SearchConfig`, ``search.learned.MetaTrainConfig``)."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"a config is a JSON object of settings, not {type(data).__name__}")
+    known = [f.name for f in dataclasses.fields(cls)]
+    for key in data:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = (f" (did you mean {close[0]}?)" if close
+                    else f"; known keys: {', '.join(known)}")
+            raise ConfigError(f"unknown config key {key!r}{hint}")
+    return data
 
 
 def _type_ok(value, hint) -> bool:

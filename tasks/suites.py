@@ -16,9 +16,11 @@ Example::
 
 from __future__ import annotations
 
+from primitives.errors import InvalidValue
+
 from .base import Task
 from .language import transformer
-from .rl import cartpole
+from .rl.cartpole import cartpole
 from .synthetic import logistic, noisy_quadratic, quadratic, rosenbrock
 from .vision import cnn, mlp
 
@@ -41,5 +43,5 @@ SUITES: dict[str, tuple[Task, ...]] = {
 def get_suite(name: str) -> tuple[Task, ...]:
     """The tasks of suite ``name``; a one-line error names the suites that exist."""
     if name not in SUITES:
-        raise ValueError(f"unknown suite {name!r}; choose one of {list(SUITES)}")
+        raise InvalidValue(f"unknown suite {name!r}; choose one of {list(SUITES)}")
     return SUITES[name]

@@ -1,5 +1,5 @@
-"""Grid-worlds, value iteration and tabular agents (tasks.gridworld, tasks.value_iteration,
-tasks.agents)."""
+"""Grid-worlds, value iteration and tabular agents (tasks.rl.gridworld,
+tasks.rl.value_iteration, tasks.rl.agents)."""
 
 import itertools
 from functools import lru_cache
@@ -7,10 +7,10 @@ from functools import lru_cache
 import pytest
 import torch
 
-from tasks.agents import A2CConfig, episode_return, rollout, train_a2c
-from tasks.gridworld import (CPU_LEVELS, DelayedChain, GridWorld, LevelDistribution, Levels,
-                             lpg_levels, next_cells, sample_levels)
-from tasks.value_iteration import optimal_return
+from tasks.rl.agents import A2CConfig, episode_return, rollout, train_a2c
+from tasks.rl.gridworld import (CPU_LEVELS, DelayedChain, GridWorld, LevelDistribution, Levels,
+                                lpg_levels, next_cells, sample_levels)
+from tasks.rl.value_iteration import optimal_return
 
 TINY = LevelDistribution(size=(2, 3), max_size=3, n_walls=2, objects=(1, 2), episode=(3, 4),
                          lifetime=(10, 10))

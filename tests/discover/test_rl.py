@@ -1,19 +1,17 @@
-"""The RL suite of ``discover eval`` and the learned-rules benchmark, at tiny sizes."""
+"""The RL suite of ``discover eval`` (discover.rl over tasks.rl.protocol), at tiny sizes."""
 
 import json
 
-import pytest
 import torch
 
-from discover.benchmarks.learned import compare
 from discover.library import get
-from discover.rl_suite import (RLSuite, format_rl_table, held_out_levels, run_rl_suite,
-                               train_a2c_program, write_rl_outputs)
-from search.lpg import init_params
-from search.meta_train import MetaTrainConfig
-from tasks.agents import A2CConfig, train_a2c
+from discover.rl import RLSuite, evaluate_rl, format_rl_table, write_rl_outputs
+from search.learned.lpg import init_params
+from search.learned.meta_train import MetaTrainConfig
 from tasks.base import generator as seeded
-from tasks.gridworld import GridWorld
+from tasks.rl.agents import A2CConfig, train_a2c, train_a2c_program
+from tasks.rl.gridworld import GridWorld
+from tasks.rl.protocol import held_out_levels
 
 torch.set_num_threads(1)
 
@@ -32,7 +30,7 @@ def _fake_run(root, kind, seed):
 def test_sgd_program_at_lr_40_is_the_builtin_a2c():
     levels = held_out_levels(TINY)
     g = seeded("t")
-    pi = train_a2c_program(get("sgd").program, levels, TINY, [40.0], g)[0]
+    pi = train_a2c_program(get("sgd").program, levels, TINY.envs, [40.0], g)[0]
     g = seeded("t")
     ref = train_a2c(GridWorld(levels, TINY.envs, g), A2CConfig(lifetime=TINY.lifetime), g)["pi"]
     torch.testing.assert_close(pi, ref, atol=1e-5, rtol=1e-5)
@@ -40,8 +38,8 @@ def test_sgd_program_at_lr_40_is_the_builtin_a2c():
 
 
 def test_suite_rows_normalisation_and_outputs(tmp_path):
-    table = run_rl_suite({"untrained": None}, {"adam": "adam", "sgd": "sgd"}, TINY,
-                         progress=False)
+    table = evaluate_rl({"untrained": None}, {"adam": "adam", "sgd": "sgd"}, TINY,
+                        progress=False)
     assert set(table.rows) == {"a2c", "random", "untrained", "adam", "sgd"}
     assert all(len(v) == TINY.levels for v in table.rows.values())
     usable = table.usable()
@@ -73,26 +71,3 @@ def test_cli_eval_rl_suite(tmp_path, monkeypatch, capsys):
     assert (tmp_path / "rl" / "rl_table.md").exists()
     assert main(["eval", "--suite", "rl", "--rules", "nowhere"]) == 2
     assert main(["eval", "--suite", "proxy"]) == 2  # no program
-
-
-def test_learned_benchmark_writes_the_three_comparisons(tmp_path):
-    for kind in ("lpg", "ta-lpg", "groove", "es-lpg"):
-        _fake_run(tmp_path, kind, 0)
-    text = compare(seeds=(0,), root=tmp_path, suite=TINY, unseen=(3,), programs=("sgd",))
-    for title in ("(a) LPG trained vs untrained", "(b) TA-LPG vs LPG at unseen lifetime 3",
-                  "(c) GROOVE vs LPG on the hardest"):
-        assert title in text
-    assert "(d) Beside A2C trained by optimizer programs" in text and "sgd" in text
-    assert (tmp_path / "bench-learned" / "summary.md").exists()
-    results = json.loads((tmp_path / "bench-learned" / "results.json").read_text())
-    assert set(results) == {"8", "3"}
-    assert "ta-lpg-0" in results["3"]["rows"] and "groove-0" not in results["3"]["rows"]
-    assert "es-lpg-0" in results["3"]["rows"] and "LPG by ES (control)" in text
-    assert "optimum-normalised" in text and "sgd-A2C-normalised" in text
-    # --reuse rewrites the same summary from results.json without training anything
-    assert compare(seeds=(0,), root=tmp_path, reuse=True) == text
-
-
-def test_learned_benchmark_needs_lpg_runs(tmp_path):
-    with pytest.raises(FileNotFoundError, match="no finished LPG run"):
-        compare(seeds=(0,), root=tmp_path, suite=TINY)

@@ -19,7 +19,7 @@ Levels come from :func:`lpg_levels` (the five tabular LPG levels; the wall layou
 and all object positions are this project's own, drawn once from a fixed seed, since the
 reference gives only sizes and objects) or :func:`sample_levels` (GROOVE's "all" distribution,
 :data:`GROOVE_LEVELS`, or its CPU-sized version :data:`CPU_LEVELS`). :class:`DelayedChain` is the
-delayed-chain MDP. :func:`tasks.value_iteration.optimal_return` gives a level's exact optimum.
+delayed-chain MDP. :func:`tasks.rl.value_iteration.optimal_return` gives a level's exact optimum.
 
 Example::
 
@@ -82,6 +82,15 @@ class Levels:
             m = mask.view(-1, *([1] * (a.dim() - 1)))
             return torch.where(m, b, a)
         return Levels(**{f.name: pick(getattr(self, f.name), getattr(other, f.name))
+                         for f in fields(self)})
+
+    def put(self, mask: torch.Tensor, new: "Levels") -> "Levels":
+        """A copy with the levels where ``mask`` holds replaced, in order, by those of ``new``."""
+        def put(a, b):
+            a = a.clone()
+            a[mask] = b
+            return a
+        return Levels(**{f.name: put(getattr(self, f.name), getattr(new, f.name))
                          for f in fields(self)})
 
     @staticmethod

@@ -11,7 +11,7 @@ if it is higher. Defaults are sized for a CPU (GROOVE: buffer 4000, replay 0.5, 
 
 Example::
 
-    >>> from tasks.gridworld import CPU_LEVELS
+    >>> from tasks.rl.gridworld import CPU_LEVELS
     >>> buf = LevelBuffer(CPU_LEVELS, capacity=8)
     >>> levels, ids = buf.sample(4, torch.Generator().manual_seed(0))
     >>> buf.record(levels, ids, torch.rand(4))
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import torch
 
-from tasks.gridworld import LevelDistribution, Levels, sample_levels
+from tasks.rl.gridworld import LevelDistribution, Levels, sample_levels
 
 __all__ = ["LevelBuffer", "algorithmic_regret"]
 
@@ -62,7 +62,7 @@ class LevelBuffer:
                 pick = torch.multinomial(self.priorities(), k, replacement=k > len(self),
                                          generator=generator)
                 ids[replay] = pick
-                fresh = fresh.where(replay, _scatter(fresh, replay, self.levels.select(pick)))
+                fresh = fresh.where(replay, fresh.put(replay, self.levels.select(pick)))
         return fresh, ids
 
     def record(self, levels: Levels, ids: torch.Tensor, scores: torch.Tensor) -> None:
@@ -80,7 +80,7 @@ class LevelBuffer:
             else:
                 low = int(self.scores.argmin())
                 if scores[i] > self.scores[low]:
-                    self.levels = _scatter(self.levels, torch.arange(len(self)) == low, one)
+                    self.levels = self.levels.put(torch.arange(len(self)) == low, one)
                     self.scores[low] = scores[i]
 
     def state_dict(self) -> dict:
@@ -91,11 +91,3 @@ class LevelBuffer:
         self.levels = None if state["levels"] is None else Levels(**state["levels"])
         self.scores = state["scores"]
 
-
-def _scatter(base: Levels, mask: torch.Tensor, new: Levels) -> Levels:
-    """``base`` with the rows where ``mask`` holds replaced, in order, by the rows of ``new``."""
-    def put(a, b):
-        a = a.clone()
-        a[mask] = b
-        return a
-    return Levels(**{k: put(v, getattr(new, k)) for k, v in base.state_dict().items()})

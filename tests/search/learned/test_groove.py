@@ -1,9 +1,9 @@
-"""GROOVE level buffer (search.groove)."""
+"""GROOVE level buffer (search.learned.groove)."""
 
 import torch
 
-from search.groove import LevelBuffer, algorithmic_regret
-from tasks.gridworld import CPU_LEVELS, sample_levels
+from search.learned.groove import LevelBuffer, algorithmic_regret
+from tasks.rl.gridworld import CPU_LEVELS, sample_levels
 
 
 def test_replay_prefers_high_regret_levels_and_uniform_never_replays():

@@ -19,7 +19,7 @@ critic (GAE, advantages normalised within each lifetime's batch):
     L = -mean(log pi_K(a|s) A) - b0 H(pi) - b1 H(y) + b2 mean(pi_hat^2) + b3 mean(|y_hat|^2)
 
 Network parameters are a dict of tensors with a leading population dimension P (P = 1 for
-meta-gradients, P = population for :mod:`search.es`), so one forward pass runs every candidate.
+meta-gradients, P = population for :mod:`search.learned.es`), so one forward pass runs every candidate.
 
 Example::
 
@@ -36,10 +36,10 @@ from dataclasses import dataclass
 
 import torch
 
-from tasks.agents import Rollout, clipped_sgd, entropy, gae, gather, rollout
+from tasks.rl.agents import Rollout, clipped_sgd, entropy, gae, gather, rollout
 
 __all__ = ["LPGConfig", "init_params", "n_inputs", "targets", "agent_update", "init_agent",
-           "critic_update", "meta_loss", "train_agents"]
+           "critic_update", "meta_loss", "train_agents", "RuleLearner"]
 
 
 @dataclass
@@ -231,3 +231,17 @@ def train_agents(eta, env, cfg: LPGConfig, lifetime: torch.Tensor, generator) ->
         live = (n < lifetime).view(B, 1, 1)
         agent = {k: torch.where(live, new[k], agent[k]) for k in ("pi", "y")}
     return agent
+
+
+class RuleLearner:
+    """A learner of :mod:`tasks.rl.protocol`: fresh agents trained by the frozen rule ``eta``
+    (one meta-network, no population dimension) for each level's lifetime."""
+
+    label = "learned rule"
+
+    def __init__(self, eta: dict, cfg: LPGConfig):
+        self.eta, self.cfg = eta, cfg
+
+    def __call__(self, env, levels, generator) -> torch.Tensor:
+        one = {k: v[None] for k, v in self.eta.items()}
+        return train_agents(one, env, self.cfg, levels.lifetime, generator)["pi"]

@@ -13,7 +13,7 @@ optimal-policy regret; here all B levels are solved at once.
 
 Example::
 
-    >>> from tasks.gridworld import CPU_LEVELS, sample_levels
+    >>> from tasks.rl.gridworld import CPU_LEVELS, sample_levels
     >>> levels = sample_levels(CPU_LEVELS, 3, torch.Generator().manual_seed(0))
     >>> optimal_return(levels).shape
     torch.Size([3])

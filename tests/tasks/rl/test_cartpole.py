@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from tasks.protocol import evaluate, normalised_score
-from tasks.rl import FAMILY, cartpole, cartpole_step
+from tasks.rl.cartpole import FAMILY, cartpole, cartpole_step
 
 TASK = cartpole("proxy")
 

@@ -56,7 +56,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .base import Batch, Params, Task, TaskFamily, check_size, generator
+from ..base import Batch, Params, Task, TaskFamily, check_size, generator
 
 __all__ = ["CartPoleTask", "cartpole", "cartpole_step", "FAMILY"]
 

@@ -3,10 +3,10 @@ meta-gradient's advantages into noise (meta-training then drove the rule below r
 
 import torch
 
-from search.lpg import LPGConfig, critic_update
-from tasks.agents import gae, gather, rollout
+from search.learned.lpg import LPGConfig, critic_update
+from tasks.rl.agents import gae, gather, rollout
 from tasks.base import generator as seeded
-from tasks.gridworld import CPU_LEVELS, GridWorld, sample_levels
+from tasks.rl.gridworld import CPU_LEVELS, GridWorld, sample_levels
 
 torch.set_num_threads(1)
 

@@ -1,9 +1,9 @@
 """Meta-training runs of the learned rules: ``meta_train("lpg" | "ta-lpg" | "groove" | "es-lpg")``.
 
-- ``lpg``: meta-gradients (:mod:`search.lpg`) on random levels (domain randomisation);
-- ``groove``: the same, with levels from :class:`search.groove.LevelBuffer` scored by
+- ``lpg``: meta-gradients (:mod:`search.learned.lpg`) on random levels (domain randomisation);
+- ``groove``: the same, with levels from :class:`search.learned.groove.LevelBuffer` scored by
   algorithmic regret against an A2C antagonist trained in lockstep on each agent's level;
-- ``ta-lpg``: temporally-aware LPG by OpenAI-ES (:mod:`search.es`): each antithetic pair shares a
+- ``ta-lpg``: temporally-aware LPG by OpenAI-ES (:mod:`search.learned.es`): each antithetic pair shares a
   level and a lifetime drawn log-uniformly from ``ta_lifetimes``; a generation trains every
   candidate's agent for its whole lifetime (forward only, all candidates in one batch);
 - ``es-lpg``: the same ES run without the lifetime inputs (plain LPG inputs): the control that
@@ -16,8 +16,19 @@ run are staggered (uniform in [K, lifetime]) so agents do not all restart at onc
 
 A run writes ``run_dir/``: ``config.json``, ``log.jsonl`` (one line per logged step),
 ``checkpoint.pt`` (atomic write every ``checkpoint_every`` steps and at the end; ``resume=True``
-continues from it), ``params.pt`` (the meta-parameters) and ``eval.json`` (held-out levels: the
-trained rule, an untrained rule and A2C, per-level A2C-normalised return).
+continues from it), ``params.pt`` (the meta-parameters) and ``eval.json``: the trained rule and
+the run's initial (untrained) meta-network scored by :mod:`tasks.rl.protocol` on
+``eval_levels`` held-out levels at the run's lifetime, per-level returns and A2C-normalised
+returns, median and share >= 0.75. It is the figure ``discover eval --suite rl --rules RUN
+--levels EVAL_LEVELS --lifetime LIFETIME`` reports for the run (at the defaults, 64 and 250: plain
+``discover eval --suite rl --rules RUN``).
+
+Example::
+
+    >>> MetaTrainConfig.from_dict({"kind": "groove", "lifetim": 100})
+    Traceback (most recent call last):
+    ...
+    search.config.ConfigError: unknown config key 'lifetim' (did you mean lifetime?)
 """
 
 from __future__ import annotations
@@ -28,20 +39,24 @@ import math
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from tasks.agents import A2CConfig, a2c_update, init_a2c, mean_reward, rollout, train_a2c
 from tasks.base import generator as seeded, resolve_device
-from tasks.gridworld import CPU_LEVELS, GridWorld, Levels, sample_levels
+from tasks.rl.agents import A2CConfig, a2c_update, init_a2c, mean_reward, rollout
+from tasks.rl.gridworld import CPU_LEVELS, GridWorld, Levels, sample_levels
+from tasks.rl.protocol import RLSuite, evaluate_learners
 
+from ..config import ConfigError, known_keys
+from ..paths import outputs_dir
 from .es import OpenES, flatten, unflatten
-from .groove import LevelBuffer, _scatter, algorithmic_regret
-from .lpg import LPGConfig, init_agent, init_params, meta_loss, train_agents
+from .groove import LevelBuffer, algorithmic_regret
+from .lpg import LPGConfig, RuleLearner, init_agent, init_params, meta_loss, train_agents
 
-__all__ = ["KINDS", "MetaTrainConfig", "meta_train", "evaluate_rule"]
+__all__ = ["KINDS", "ES_KINDS", "DEFAULT_STEPS", "MetaTrainConfig", "meta_train", "initial_params",
+           "held_out_suite", "evaluate_run", "load_rule"]
 
 KINDS = ("lpg", "ta-lpg", "groove", "es-lpg")
 #: the kinds meta-trained by evolution strategies
@@ -71,19 +86,37 @@ class MetaTrainConfig:
     ta_lifetimes: tuple = (10, 250)   # log-uniform lifetime range (ta-lpg, es-lpg)
     buffer_size: int = 1000       # groove
     replay_prob: float = 0.5      # groove
-    eval_levels: int = 16         # held-out levels scored at the end
-    eval_steps: int = 50          # rollout steps per env when measuring a policy's reward
+    eval_levels: int = 64         # held-out levels scored at the end (tasks.rl.protocol)
+    eval_steps: int = 50          # rollout steps per env of the rewards in training (GROOVE's
+                                  # regret, ES fitness)
     log_every: int = 10
     checkpoint_every: int = 50
 
     def __post_init__(self):
         if self.kind not in KINDS:
-            raise ValueError(f"meta-train: unknown kind {self.kind!r}; choose one of {KINDS}")
+            raise ConfigError(f"meta-train: unknown kind {self.kind!r}; choose one of {KINDS}")
         if self.steps is None:
             self.steps = DEFAULT_STEPS[self.kind]
         if self.steps < 1:
-            raise ValueError(f"meta-train: steps must be >= 1, got {self.steps}")
+            raise ConfigError(f"meta-train: steps must be >= 1, got {self.steps}")
         self.ta_lifetimes = tuple(self.ta_lifetimes)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "MetaTrainConfig":
+        """The config of a saved ``config.json``'s settings; unknown keys are a one-line error."""
+        return cls(**known_keys(cls, data))
+
+    @classmethod
+    def load(cls, path, **overrides) -> "MetaTrainConfig":
+        """The config saved in ``path`` (a run's ``config.json``), with ``overrides`` applied."""
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text())
+        except OSError as exc:
+            raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{path}: invalid JSON at line {exc.lineno}: {exc.msg}") from None
+        return cls.from_dict({**data, **overrides} if isinstance(data, dict) else data)
 
     def lpg(self) -> LPGConfig:
         return LPGConfig(hidden=self.hidden, m=self.m, temporal=self.kind == "ta-lpg")
@@ -101,7 +134,7 @@ def _log(run_dir: Path, line: dict) -> None:
 
 
 def _put(levels: Levels, mask: torch.Tensor, new: Levels) -> Levels:
-    return _scatter(levels.to("cpu"), mask.cpu(), new).to(levels.start.device)
+    return levels.to("cpu").put(mask.cpu(), new).to(levels.start.device)
 
 
 class _GradientRun:
@@ -205,7 +238,7 @@ class _ESRun:
         self.g = seeded("meta-train", cfg.kind, cfg.seed, "es")
         self.g_env = torch.Generator(device=device)
         self.g_env.manual_seed(cfg.seed)
-        self.like = init_params(self.lcfg, seeded("meta-train", cfg.seed, "init"))
+        self.like = initial_params(cfg)
         self.es = OpenES(dim=flatten(self.like).numel(), pairs=cfg.es_pairs, sigma=cfg.es_sigma,
                          lr=cfg.es_lr)
         self.state = self.es.init(flatten(self.like))
@@ -239,53 +272,56 @@ class _ESRun:
         self.g_env.set_state(s["g_env"])
 
 
-@torch.no_grad()
-def evaluate_rule(params: dict, lcfg: LPGConfig, levels: Levels, lifetime: int, envs: int,
-                  seed: int = 0, eval_steps: int = 50) -> dict:
-    """Per held-out level: mean reward of agents trained by the rule, an untrained rule, A2C and
-    a random policy; A2C-normalised return ``(rule - random) / (a2c - random)``."""
-    B = len(levels)
-
-    def score(train):
-        g = seeded("evaluate-rule", seed)
-        env = GridWorld(levels, envs, g)
-        return mean_reward(env, train(env, g), eval_steps, g)
-
-    life = torch.full((B,), lifetime)
-    one = lambda p: {k: v[None].expand(1, *v.shape) for k, v in p.items()}
-    untrained = init_params(lcfg, seeded("evaluate-rule", "untrained", seed))
-    out = {"rule": score(lambda e, g: train_agents(one(params), e, lcfg, life, g)["pi"]),
-           "untrained": score(lambda e, g: train_agents(one(untrained), e, lcfg, life, g)["pi"]),
-           "a2c": score(lambda e, g: train_a2c(e, A2CConfig(lifetime=lifetime), g)["pi"]),
-           "random": score(lambda e, g: torch.zeros(B, e.n_states, e.n_actions))}
-    gap = out["a2c"] - out["random"]
-    usable = gap > 0.01  # levels where A2C learns something measurable
-    for name in ("rule", "untrained"):
-        out[f"{name}_normalised"] = ((out[name] - out["random"]) / gap.clamp(min=1e-8))
-    summary = {f"{n}_{stat}": float(fn(out[f"{n}_normalised"][usable])) if usable.any()
-               else float("nan")
-               for n in ("rule", "untrained")
-               for stat, fn in (("median", torch.median),
-                                ("share_ge_0.75", lambda x: (x >= 0.75).float().mean()))}
-    return {"per_level": {k: v.tolist() for k, v in out.items()}, "usable": usable.tolist(),
-            **summary}
+def initial_params(cfg: MetaTrainConfig) -> dict:
+    """The meta-network a run starts from (its seed's initialisation): the untrained rule."""
+    return init_params(cfg.lpg(), seeded("meta-train", cfg.seed, "init"))
 
 
-def meta_train(kind: str, config: MetaTrainConfig | None = None, run_dir="outputs/meta-train",
+def held_out_suite(cfg: MetaTrainConfig) -> RLSuite:
+    """The protocol settings that score a run: ``discover eval --suite rl``'s, with
+    ``--levels cfg.eval_levels --lifetime cfg.lifetime``."""
+    return RLSuite(levels=cfg.eval_levels, lifetime=cfg.lifetime)
+
+
+def evaluate_run(params: dict, cfg: MetaTrainConfig) -> dict:
+    """``eval.json``: the rule ``params`` and the run's initial network by :mod:`tasks.rl.protocol`
+    on :func:`held_out_suite`; ``rule_median`` is the headline figure."""
+    lcfg = cfg.lpg()
+    table = evaluate_learners({"rule": RuleLearner(params, lcfg),
+                               "untrained": RuleLearner(initial_params(cfg), lcfg)},
+                              held_out_suite(cfg))
+    summary = {f"{name}_{stat}": value for name in ("rule", "untrained")
+               for stat, value in table.summary(name).items()}
+    saved = table.to_dict()
+    return {**summary, "per_level": saved.pop("rows"), **saved}
+
+
+def load_rule(run_dir) -> tuple[dict, LPGConfig]:
+    """The meta-parameters and LPG config of a finished ``meta-train`` run directory."""
+    run_dir = Path(run_dir)
+    params_path, config_path = run_dir / "params.pt", run_dir / "config.json"
+    if not params_path.exists() or not config_path.exists():
+        raise FileNotFoundError(f"{run_dir}: not a finished meta-train run (needs params.pt and "
+                                f"config.json)")
+    return torch.load(params_path), MetaTrainConfig.load(config_path).lpg()
+
+
+def meta_train(kind: str, config: MetaTrainConfig | None = None, run_dir=None,
                resume: bool = False) -> dict:
-    """Meta-train a learned rule; returns the held-out evaluation (also in ``eval.json``)."""
+    """Meta-train a learned rule in ``run_dir`` (default: ``meta-train`` under the outputs
+    root); returns the held-out evaluation (also in ``eval.json``)."""
     cfg = config or MetaTrainConfig(kind=kind)
     if cfg.kind != kind:
         cfg = dataclasses.replace(cfg, kind=kind)
     torch.set_num_threads(1)  # 2-core machines are shared; one thread is the faster choice here
     device = resolve_device(cfg.device)
-    run_dir = Path(run_dir)
+    run_dir = Path(run_dir) if run_dir is not None else outputs_dir() / "meta-train"
     run_dir.mkdir(parents=True, exist_ok=True)
     run = (_ESRun if kind in ES_KINDS else _GradientRun)(cfg, device)
     start, ckpt = 0, run_dir / "checkpoint.pt"
     if resume:
         if not ckpt.exists():
-            raise ValueError(f"meta-train: no checkpoint in {run_dir} to resume from")
+            raise ConfigError(f"meta-train: no checkpoint in {run_dir} to resume from")
         saved = torch.load(ckpt, weights_only=False)
         run.load_state_dict(saved["run"])
         start = saved["step"]
@@ -304,13 +340,11 @@ def meta_train(kind: str, config: MetaTrainConfig | None = None, run_dir="output
         if step % cfg.checkpoint_every == 0 or step == cfg.steps:
             _atomic_save({"step": step, "run": run.state_dict()}, ckpt)
     _atomic_save(run.params(), run_dir / "params.pt")
-    levels = sample_levels(CPU_LEVELS, cfg.eval_levels, seeded("held-out", cfg.seed)).to(device)
-    result = evaluate_rule({k: v.to(device) for k, v in run.params().items()}, cfg.lpg(), levels,
-                           cfg.lifetime, cfg.envs, cfg.seed, cfg.eval_steps)
+    result = evaluate_run(run.params(), cfg)  # on the CPU, as `discover eval --suite rl`
     (run_dir / "eval.json").write_text(json.dumps(result, indent=1))
     print(f"meta-train {kind}: held-out median A2C-normalised return "
-          f"{result['rule_median']:.2f} (untrained {result['untrained_median']:.2f})",
-          file=sys.stderr)
+          f"{result['rule_median']:.2f} (untrained {result['untrained_median']:.2f}) over "
+          f"{result['rule_n']} of {cfg.eval_levels} levels", file=sys.stderr)
     return result
 
 

@@ -1,10 +1,11 @@
-"""LPG meta-network and meta-gradient (search.lpg)."""
+"""LPG meta-network and meta-gradient (search.learned.lpg)."""
 
 import torch
 
-from search.lpg import LPGConfig, init_agent, init_params, meta_loss, targets, train_agents
-from tasks.agents import rollout
-from tasks.gridworld import CPU_LEVELS, GridWorld, sample_levels
+from search.learned.lpg import (LPGConfig, init_agent, init_params, meta_loss, targets,
+                                train_agents)
+from tasks.rl.agents import rollout
+from tasks.rl.gridworld import CPU_LEVELS, GridWorld, sample_levels
 
 
 def _loss(eta, cfg):

@@ -1,8 +1,10 @@
-"""Learned-rules benchmark: the three comparisons of the LPG family on held-out grid levels.
+"""Learned-rules experiment: the comparisons of the LPG family on held-out grid levels.
 
-From finished ``meta-train`` runs ``outputs/meta-train-KIND-seedS`` (KIND in lpg, ta-lpg, groove)
-it scores, on the RL suite's held-out levels (:mod:`discover.rl_suite`: 64 random CPU-sized
-levels no run trained on, A2C-normalised episode return per level):
+A script on the public API (it writes the README's "Learned rules" tables and figures). From
+finished ``meta-train`` runs ``OUTPUTS/meta-train-KIND-seedS`` (KIND in lpg, ta-lpg, groove,
+es-lpg; ``OUTPUTS`` is the outputs root, ``$DISCOVER_OUTPUTS`` or ``./outputs``) it scores, with
+the one held-out RL protocol (:mod:`tasks.rl.protocol` through :func:`discover.rl.evaluate_rl`:
+64 random CPU-sized levels no run trained on, A2C-normalised episode return per level):
 
 (a) **LPG vs untrained vs A2C** at the training lifetime (250 updates): each LPG seed's trained
     meta-network, and the same seed's *initial* meta-network (what meta-training started from);
@@ -17,15 +19,16 @@ levels no run trained on, A2C-normalised episode return per level):
 
 Every figure is per seed: the median A2C-normalised return over levels and the share of levels
 at >= 0.75 of A2C (GROOVE Fig. 5's threshold), not only means. It writes
-``outputs/bench-learned/summary.md``, ``results.json`` and one distribution plot per comparison.
+``OUTPUTS/bench-learned/summary.md``, ``results.json`` and one distribution plot per comparison.
 
 Usage::
 
-    discover bench learned [--seeds 0 1 2]
+    python experiments/learned.py [--seeds 0 1 2] [--reuse] [--root DIR]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from dataclasses import replace
@@ -33,14 +36,11 @@ from pathlib import Path
 
 import torch
 
-from search.lpg import init_params
-from search.meta_train import MetaTrainConfig
-from tasks.base import generator as seeded
+from discover.paths import outputs_dir
+from discover.rl import RLSuite, RLTable, evaluate_rl, format_rl_table, plot_distribution
+from search.learned import MetaTrainConfig, initial_params, load_rule
 
-from ..rl_suite import (RLSuite, RLTable, format_rl_table, load_rule, plot_distribution,
-                        run_rl_suite)
-
-__all__ = ["run", "compare", "score", "load_tables"]
+__all__ = ["main", "compare", "score", "load_tables"]
 
 UNSEEN_LIFETIMES = (5, 500)
 #: optimizer programs whose A2C rows stand beside the learned rules at the training lifetime
@@ -58,8 +58,8 @@ def _runs(kind: str, seeds, root: Path) -> dict:
 
 def _initial(run_dir: Path):
     """The meta-network a run started from (its seed's initialisation)."""
-    cfg = MetaTrainConfig(**json.loads((run_dir / "config.json").read_text()))
-    return init_params(cfg.lpg(), seeded("meta-train", cfg.seed, "init")), cfg.lpg()
+    cfg = MetaTrainConfig.load(run_dir / "config.json")
+    return initial_params(cfg), cfg.lpg()
 
 
 def _cells(table: RLTable, names, mask=None) -> list[str]:
@@ -88,11 +88,11 @@ def _section(title: str, table: RLTable, groups: dict, seeds, mask=None, note=""
     return [x for x in lines if x is not None] + [""]
 
 
-def score(seeds=(0, 1, 2), root="outputs", suite: RLSuite | None = None,
+def score(seeds=(0, 1, 2), root=None, suite: RLSuite | None = None,
           unseen=UNSEEN_LIFETIMES, programs=PROGRAMS) -> dict:
     """``{lifetime: RLTable}``: every run's rule (and each LPG seed's initial network, and A2C
     trained by ``programs``) at the training lifetime; LPG and TA-LPG at ``unseen``."""
-    root = Path(root)
+    root = Path(root) if root is not None else outputs_dir()
     suite = suite or RLSuite()
     runs = {k: _runs(k, seeds, root) for k in ("lpg", "ta-lpg", "groove", "es-lpg")}
     if not runs["lpg"]:
@@ -103,10 +103,10 @@ def score(seeds=(0, 1, 2), root="outputs", suite: RLSuite | None = None,
             rules[f"{kind}-{s}"] = load_rule(d)
     for s, d in runs["lpg"].items():
         rules[f"untrained-{s}"] = _initial(d)
-    tables = {suite.lifetime: run_rl_suite(rules, {p: p for p in programs}, suite)}
+    tables = {suite.lifetime: evaluate_rl(rules, {p: p for p in programs}, suite)}
     for life in unseen:
         pick = {k: v for k, v in rules.items() if k.split("-")[0] in ("lpg", "ta", "es")}
-        tables[life] = run_rl_suite(pick, {}, replace(suite, lifetime=life))
+        tables[life] = evaluate_rl(pick, {}, replace(suite, lifetime=life))
     return tables
 
 
@@ -123,11 +123,11 @@ def _against(table: RLTable, reference) -> RLTable:
     return RLTable(table.suite, rows, table.optimal, table.best_lr)
 
 
-def compare(seeds=(0, 1, 2), root="outputs", out_dir=None, suite: RLSuite | None = None,
+def compare(seeds=(0, 1, 2), root=None, out_dir=None, suite: RLSuite | None = None,
             unseen=UNSEEN_LIFETIMES, programs=PROGRAMS, reuse: bool = False) -> str:
     """Score the runs (or, with ``reuse``, read the scores saved by an earlier call) and write
     the summary; returns its markdown."""
-    root = Path(root)
+    root = Path(root) if root is not None else outputs_dir()
     out_dir = Path(out_dir or root / "bench-learned")
     out_dir.mkdir(parents=True, exist_ok=True)
     if reuse:
@@ -204,7 +204,26 @@ def compare(seeds=(0, 1, 2), root="outputs", out_dir=None, suite: RLSuite | None
     return text
 
 
-def run(seeds=(0, 1, 2), root="outputs", reuse: bool = False) -> None:
-    text = compare(seeds, root, reuse=reuse)
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python experiments/learned.py", description="LPG / "
+                                     "TA-LPG / GROOVE runs OUTPUTS/meta-train-KIND-seedS on "
+                                     "held-out levels (writes OUTPUTS/bench-learned/)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
+                        help="seeds of the runs (default 0 1 2)")
+    parser.add_argument("--reuse", action="store_true", help="rewrite the summary from the "
+                        "scores saved in bench-learned/results.json (no re-scoring)")
+    parser.add_argument("--root", help="where the runs are (default: the outputs root)")
+    args = parser.parse_args(argv)
+    root = Path(args.root) if args.root else outputs_dir()
+    try:
+        text = compare(tuple(args.seeds), root, reuse=args.reuse)
+    except FileNotFoundError as exc:
+        print(f"learned: error: {exc}", file=sys.stderr)
+        return 2
     print(text)
-    print(f"wrote {Path(root) / 'bench-learned'}/", file=sys.stderr)
+    print(f"wrote {root / 'bench-learned'}/", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -8,10 +8,12 @@ so the same code runs inside a differentiable meta-gradient unroll and under ``n
 
 The tabular optimiser is GROOVE's: SGD with learning rate 40 and a global-norm clip of 0.5 *per
 agent* (each agent's gradient is clipped on its own, as if each ran its own optimiser).
+:func:`train_a2c_program` swaps that SGD for an optimizer program (the clip is kept as part of
+the task), and :class:`ProgramA2C` makes it a learner of :mod:`tasks.rl.protocol`.
 
 Example::
 
-    >>> from tasks.gridworld import CPU_LEVELS, GridWorld, sample_levels
+    >>> from tasks.rl.gridworld import CPU_LEVELS, GridWorld, sample_levels
     >>> g = torch.Generator().manual_seed(0)
     >>> env = GridWorld(sample_levels(CPU_LEVELS, 2, g), n_envs=4, generator=g)
     >>> params = train_a2c(env, A2CConfig(lifetime=5), g)
@@ -26,8 +28,13 @@ from typing import NamedTuple
 
 import torch
 
+from primitives import Executor, Program
+
+from .gridworld import GridWorld
+
 __all__ = ["Rollout", "gather", "rollout", "gae", "clipped_sgd", "A2CConfig", "init_a2c",
-           "a2c_loss", "a2c_update", "train_a2c", "mean_reward", "entropy", "episode_return"]
+           "a2c_loss", "a2c_update", "train_a2c", "mean_reward", "entropy", "episode_return",
+           "train_a2c_program", "ProgramA2C"]
 
 
 class Rollout(NamedTuple):
@@ -151,3 +158,60 @@ def episode_return(env, pi: torch.Tensor, generator: torch.Generator) -> torch.T
     alive = torch.cumprod(1.0 - ro.dones, -1)
     alive = torch.cat([torch.ones_like(alive[..., :1]), alive[..., :-1]], -1)  # before the end
     return (ro.rewards * alive).sum(-1).mean(-1)
+
+
+@torch.no_grad()
+def train_a2c_program(program: Program, levels, n_envs: int, lrs, generator: torch.Generator,
+                      cfg: A2CConfig | None = None) -> torch.Tensor:
+    """``[len(lrs), B, S, A]``: A2C policies trained by ``program`` on each of the B ``levels``
+    at each learning rate (``lrs = [None]``: the program's own hyperparameters).
+
+    GROOVE's tabular actor-critic loss (:func:`a2c_loss`), each agent's gradient clipped to
+    global norm ``cfg.max_norm``, then the program's update through
+    :meth:`primitives.Executor.batched_update`, ``cfg.lifetime`` times (default: the levels'
+    lifetime). Copy ``i * B + b`` is (learning rate i, level b); all copies step together. A
+    copy whose update turns non-finite keeps its last finite parameters and state.
+    """
+    g = generator
+    cfg = cfg or A2CConfig(lifetime=int(levels.lifetime.max()))
+    B, L = len(levels), len(lrs)
+    index = torch.arange(L * B) % B
+    env = GridWorld(levels.select(index), n_envs, g)
+    S, A = env.n_states, env.n_actions
+    params = [torch.zeros(L * B, S, A), torch.zeros(L * B, S)]
+    ex = Executor(program)
+    hyper = {} if lrs[0] is None else {
+        "lr": torch.tensor(lrs, dtype=torch.float32).repeat_interleave(B)}
+    one = ex.init_state([p[0] for p in params], {k: float(v[0]) for k, v in hyper.items()})
+    state = {k: [s.expand(L * B, *s.shape).clone() for s in v] for k, v in one.items()}
+    for step in range(1, cfg.lifetime + 1):
+        ro = rollout(env, params[0], cfg.rollout_len, g)
+        with torch.enable_grad():
+            leaves = [p.detach().requires_grad_() for p in params]
+            grads = torch.autograd.grad(a2c_loss({"pi": leaves[0], "v": leaves[1]}, ro, cfg),
+                                        leaves)
+        norm = sum(x.pow(2).flatten(1).sum(1) for x in grads).sqrt()       # per copy
+        scale = torch.clamp(cfg.max_norm / (norm + 1e-12), max=1.0)
+        grads = [x * scale.view(-1, *([1] * (x.dim() - 1))) for x in grads]
+        upd, state = ex.batched_update(params, grads, state, hyper, t=float(step))
+        new = [p - u for p, u in zip(params, upd)]
+        finite = torch.stack([torch.isfinite(x).flatten(1).all(1) for x in new]).all(0)
+        params = [torch.where(finite.view(-1, *([1] * (p.dim() - 1))), n, p)
+                  for n, p in zip(new, params)]
+        state = {k: [torch.where(torch.isfinite(n), n, o) for n, o in zip(v, state[k])]
+                 for k, v in state.items()}
+    return params[0].view(L, B, S, A)
+
+
+class ProgramA2C:
+    """A :mod:`tasks.rl.protocol` learner: A2C trained by ``program``, one candidate per
+    learning rate of ``lrs`` (only ``None``, the program's own, if it has no ``lr``)."""
+
+    label = "A2C trained by"
+
+    def __init__(self, program: Program, lrs):
+        self.program = program
+        self.lrs = tuple(lrs) if "lr" in Executor(program).hyperparameters() else (None,)
+
+    def __call__(self, env, levels, generator: torch.Generator) -> torch.Tensor:
+        return train_a2c_program(self.program, levels, env.n_envs, list(self.lrs), generator)

@@ -1,9 +1,9 @@
-"""OpenAI-ES with antithetic pairs (search.es)."""
+"""OpenAI-ES with antithetic pairs (search.learned.es)."""
 
 import pytest
 import torch
 
-from search.es import OpenES, flatten, unflatten
+from search.learned.es import OpenES, flatten, unflatten
 
 
 @pytest.mark.parametrize("shaping", ["pairwise", "rank"])

@@ -37,26 +37,9 @@ from .compile import load_pure, load_step, scalar_call
 from .ops import OPS
 from .program import Program, ProgramError
 
-__all__ = ["Executor", "value_kinds"]
+__all__ = ["Executor"]
 
 Tensors = list  # a per-parameter list of tensors
-
-
-def value_kinds(program: Program) -> dict[str, str]:
-    """Name -> ``"scalar"`` or ``"tensor"`` for every parameter and statement of ``program``."""
-    kinds = {}
-    for p in program.params:
-        kinds[p.name] = "tensor" if p.role in ("weight", "grad", "state") or p.name == "h" else "scalar"
-    for s in program.body:
-        op = OPS[s.op]
-        arg_kinds = {kinds[a] for a in s.args if isinstance(a, str)}
-        if op.kind == "group_reduction":
-            kinds[s.target] = "tensor" if s.op == "clip_by_global_norm" else "scalar"
-        elif op.kind in ("tensor_reduction", "matrix"):
-            kinds[s.target] = "tensor"
-        else:
-            kinds[s.target] = "tensor" if "tensor" in arg_kinds else "scalar"
-    return kinds
 
 
 def _call(op, args, n: int):
@@ -117,13 +100,12 @@ class _Inputs:
 
 
 class Executor:
-    """A program prepared for execution (value kinds, state shapes, fast-path plan)."""
+    """A program prepared for execution (state shapes; the compiled step, loaded on first use)."""
 
     def __init__(self, program: Program, foreach: bool | None = None):
         """``foreach``: the fast path's backend; None picks per-tensor on CPU, foreach elsewhere."""
         self.program = program
         self.foreach = foreach
-        self.kinds = value_kinds(program)
         self._shape_cache: dict[tuple, dict[str, tuple]] = {}
         self._step = None
 

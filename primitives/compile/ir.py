@@ -5,6 +5,7 @@ from __future__ import annotations
 import keyword
 from dataclasses import dataclass
 
+from ..kinds import Kind, value_kinds
 from ..ops import OPS
 from ..program import Program, ProgramError, stmt_source
 from .shapes import FULL, join
@@ -16,6 +17,10 @@ __all__ = ["CompileError", "IRStmt", "StepIR", "RESERVED_NAMES"]
 RESERVED_NAMES = {"torch", "math", "float", "zip", "max", "min", "abs", "sum", "int", "round",
                   "len", "dict", "list", "range", "tuple", "self", "group", "state", "p", "meta",
                   "shapes", "new", "key"}
+
+
+#: the planner's spelling of the kinds: a host scalar, a group value, a per-parameter tensor
+_CODE = {Kind.SCALAR: "S", Kind.GROUP: "D", Kind.TENSOR: "T"}
 
 
 class CompileError(ProgramError):
@@ -46,6 +51,7 @@ class StepIR:
         self.inputs = {self.ident[p.name]: p.name for p in program.params if p.role == "input"}
         self.states = {self.ident[p.name]: p for p in program.params if p.role == "state"}
         self.stmts: list[IRStmt] = []
+        self.factors: set[str] = set()
         for s in program.body:
             tpl = TEMPLATES.get(s.op)
             if tpl is None:
@@ -53,6 +59,7 @@ class StepIR:
             args, text = tuple(n(a) for a in s.args), f"{s.target} = {stmt_source(s)}"
             if tpl.scale_after:  # y = x * factor(x, c), the factor a group value
                 factor = self._fresh(f"{self.ident[s.target]}_factor")
+                self.factors.add(factor)
                 self.stmts += [IRStmt(factor, s.op, args, text), IRStmt(self.ident[s.target], "mul",
                                                                (args[0], factor), text)]
             else:
@@ -87,15 +94,18 @@ class StepIR:
         return "S" if isinstance(a, float) else self.kinds[a]
 
     def _kinds_and_classes(self):
+        # the kinds of primitives.kinds (which also rejects an op given the wrong kind), in the
+        # planner's spelling; the split clip_by_global_norm factors are group values
+        self.kinds = {self.ident[name]: _CODE[kind]
+                      for name, kind in value_kinds(self.program).items()}
+        self.kinds.update(dict.fromkeys(self.factors, "D"))
         prog = self.program
         self.state_cls = {s: (FULL if p.init == "w" else None) for s, p in self.states.items()}
         cap = 4 * len(self.states) + 8  # a chain of n states settles in n + 1 rounds
         for rounds in range(cap + 1):  # state takes the broadcast of what it is assigned
-            self.kinds = {"w": "T", "g": "T"}
             self.cls = {"w": FULL, "g": FULL}
             for p in prog.params[2:]:
                 i = self.ident[p.name]
-                self.kinds[i] = "T" if p.role == "state" or p.name == "h" else "S"
                 self.cls[i] = self.state_cls[i] if p.role == "state" else FULL
             for s in self.stmts:
                 self._classify(s)
@@ -108,26 +118,12 @@ class StepIR:
             self.state_cls = new
 
     def _classify(self, s: IRStmt):
+        """The shape class of ``s``'s result (None unless it is a per-parameter tensor)."""
         op, tpl = OPS[s.op], TEMPLATES[s.op]
         kinds = [self.kind(a) for a in s.args]
-        where = f"{self.program.name}: {s.comment}"
-        if op.kind == "group_reduction":
-            for i, k in enumerate(kinds):
-                listed = str(i) in (tpl.lists or "0")
-                if listed != (k == "T"):
-                    want = "a per-parameter tensor" if listed else "a scalar"
-                    raise CompileError(f"{where}: argument {i + 1} of {s.op} must be {want}")
-            self.kinds[s.target], self.cls[s.target] = "D", None
-            return
-        for i in tpl.numbers:
-            if kinds[int(i)] != "S":
-                raise CompileError(f"{where}: argument {int(i) + 1} of {s.op} must be a number "
-                                  "(a constant or a hyperparameter)")
-        if "T" not in kinds:
-            self.kinds[s.target] = "D" if "D" in kinds else "S"
+        if self.kinds[s.target] != "T" or op.kind == "group_reduction":
             self.cls[s.target] = None
             return
-        self.kinds[s.target] = "T"
         if op.kind == "tensor_reduction":
             cls = None
         elif op.kind == "matrix":

@@ -186,7 +186,7 @@ def _adago(params, h):
 
 
 def _muon_group(name: str, float64: bool):
-    """``make_reference`` for pytorch_optimizer class ``name`` on one ``use_muon=True`` group."""
+    """``Reference.make`` for pytorch_optimizer class ``name`` on one ``use_muon=True`` group."""
 
     def make(params, h):
         import pytorch_optimizer  # noqa: PLC0415 - optional dependency

@@ -19,11 +19,13 @@ import torch
 
 import discover
 from primitives import KINDS, OPS
+from search.learned import MetaTrainConfig
 
 from .benchmarks import step_time, throughput
 from .browse import (describe, entry_row, format_rows, record_verification,
                      verification_table)
 from .errors import UsageError, UserError
+from .rl import RLSuite, format_rl_table, write_rl_outputs
 
 __all__ = ["main", "build_parser"]
 
@@ -138,33 +140,22 @@ def _cmd_eval(args) -> int:
 
 def _eval_rl(args) -> int:
     """The RL suite: learned rules and A2C trained by programs on held-out grid levels."""
-    from pathlib import Path
-
-    from search.learned import load_rule
-
-    from .export import load_program
-    from .paths import outputs_dir
-    from .rl import RLSuite, evaluate_rl, format_rl_table, write_rl_outputs
-
     if args.levels < 1 or args.lifetime < 1:
         raise UsageError("--levels and --lifetime must be >= 1")
     rules = {"untrained-lpg": None}
     for ref in args.rules or []:
-        path = Path(ref) if Path(ref).is_dir() else outputs_dir() / ref
-        try:
-            rules[path.name] = load_rule(path)
-        except FileNotFoundError as exc:
-            raise UsageError(str(exc)) from None
+        path = Path(ref) if Path(ref).is_dir() else discover.outputs_dir() / ref
+        rules[path.name] = path
     programs = {}
     for ref in args.programs:
-        program = load_program(ref)
+        program = discover.resolve(ref)
         if program.name in programs or program.name in rules:
             raise UsageError(f"two rows are named {program.name!r}; rename one")
         programs[program.name] = program
     suite = RLSuite(levels=args.levels, lifetime=args.lifetime, seed=args.seeds[0])
-    table = evaluate_rl(rules, programs, suite)
+    table = discover.evaluate_rl(rules, programs, suite)
     print(format_rl_table(table))
-    out = Path(args.out) if args.out else outputs_dir() / "eval_rl"
+    out = Path(args.out) if args.out else discover.outputs_dir() / "eval_rl"
     files = write_rl_outputs(table, out)
     print("\nwrote " + ", ".join(str(f) for f in files))
     return 0
@@ -206,27 +197,20 @@ def _cmd_resume(args) -> int:
 
 
 def _cmd_meta_train(args) -> int:
-    from pathlib import Path
-
-    import search.learned as learned
-
-    from .paths import outputs_dir
-
     if args.steps is not None and args.steps < 1:
         raise UsageError(f"--steps must be >= 1, got {args.steps}")
     _device(args.device)  # one-line error now if CUDA is asked for and absent
-    run_dir = Path(args.resume) if args.resume else outputs_dir() / (
+    run_dir = Path(args.resume) if args.resume else discover.outputs_dir() / (
         args.name or f"meta-train-{args.kind}-seed{args.seed}")
     if args.resume and not run_dir.is_dir():
-        run_dir = outputs_dir() / args.resume
+        run_dir = discover.outputs_dir() / args.resume
     overrides = {"steps": args.steps} if args.steps is not None else {}
     saved = run_dir / "config.json"
     if args.resume and saved.exists():  # the run's own settings; --steps may extend it
-        cfg = learned.MetaTrainConfig.load(saved, **overrides)
+        cfg = MetaTrainConfig.load(saved, **overrides)
     else:
-        cfg = learned.MetaTrainConfig(kind=args.kind, seed=args.seed, device=args.device,
-                                      **overrides)
-    learned.meta_train(args.kind, cfg, run_dir, resume=bool(args.resume))
+        cfg = MetaTrainConfig(kind=args.kind, seed=args.seed, device=args.device, **overrides)
+    discover.meta_train(args.kind, cfg, run_dir, resume=bool(args.resume))
     print(f"wrote {run_dir}/ (params.pt, eval.json, log.jsonl)")
     return 0
 

@@ -34,7 +34,8 @@ from search.learned.lpg import init_params
 from tasks.base import generator as seeded
 from tasks.rl import ProgramA2C, RLSuite, RLTable, evaluate_learners
 
-from .export import load_program
+from .errors import MissingRun
+from .programs import resolve
 
 __all__ = ["RLSuite", "RLTable", "evaluate_rl", "format_rl_table", "plot_distribution",
            "write_rl_outputs"]
@@ -44,8 +45,12 @@ def _rule(rule, suite: RLSuite) -> RuleLearner:
     if rule is None:  # an untrained meta-network
         lcfg = LPGConfig()
         return RuleLearner(init_params(lcfg, seeded("rl-suite", "untrained", suite.seed)), lcfg)
-    params, lcfg = rule if isinstance(rule, tuple) else load_rule(rule)
-    return RuleLearner(params, lcfg)
+    if isinstance(rule, tuple):
+        return RuleLearner(*rule)
+    try:
+        return RuleLearner(*load_rule(rule))
+    except FileNotFoundError as exc:
+        raise MissingRun(str(exc)) from None
 
 
 def evaluate_rl(rules: dict, programs: dict, suite: RLSuite | None = None,
@@ -61,7 +66,7 @@ def evaluate_rl(rules: dict, programs: dict, suite: RLSuite | None = None,
             print(f"[rl {time.perf_counter() - start:5.0f}s] {msg}", file=sys.stderr, flush=True)
 
     learners = {name: _rule(rule, suite) for name, rule in rules.items()}
-    learners.update({name: ProgramA2C(load_program(p), suite.lrs) for name, p in programs.items()})
+    learners.update({name: ProgramA2C(resolve(p), suite.lrs) for name, p in programs.items()})
     return evaluate_learners(learners, suite, say)
 
 

@@ -145,7 +145,10 @@ def compare(seeds=(0, 1, 2), root=None, out_dir=None, suite: RLSuite | None = No
     main = tables[suite.lifetime]
     programs = [p for p in main.best_lr]
     seeds = list(seeds)
-    named = lambda kind: {s: f"{kind}-{s}" for s in seeds if f"{kind}-{s}" in main.rows}
+
+    def named(kind):
+        return {s: f"{kind}-{s}" for s in seeds if f"{kind}-{s}" in main.rows}
+
     md = ["# Learned rules on held-out grid levels", "",
           f"{suite.levels} held-out random levels (CPU_LEVELS: <= 5x5, <= 2 objects), "
           f"{suite.envs} training envs per level, A2C reference: built-in tabular A2C "
@@ -194,7 +197,7 @@ def compare(seeds=(0, 1, 2), root=None, out_dir=None, suite: RLSuite | None = No
                        main.usable(), what=f"{best}-A2C-normalised")
     figs = []
     for name, table, mask in (("a_lpg", main, None), ("c_hardest", main, hardest),
-                              *((f"b_lifetime{l}", tables[l], None) for l in unseen)):
+                              *((f"b_lifetime{life}", tables[life], None) for life in unseen)):
         p = plot_distribution(table, out_dir / f"{name}.png", mask=mask)
         if p is not None:
             figs.append(p.name)

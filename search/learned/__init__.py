@@ -5,20 +5,23 @@
   :mod:`tasks.rl.protocol`;
 - :mod:`search.learned.es`: OpenAI-ES with antithetic pairs (temporally-aware LPG);
 - :mod:`search.learned.groove`: GROOVE's level buffer and algorithmic regret;
+- :mod:`search.learned.config`: :class:`MetaTrainConfig`, loaded through one checked
+  ``from_dict``;
 - :mod:`search.learned.meta_train`: the runs (``lpg``, ``ta-lpg``, ``groove``, ``es-lpg``),
   checkpoints, resume, and the held-out score by :mod:`tasks.rl.protocol` at the end.
 
 Example::
 
     >>> from search.learned import MetaTrainConfig, meta_train
-    >>> meta_train("lpg", MetaTrainConfig(steps=1000), "outputs/meta-train-lpg-seed0")  # doctest: +SKIP
+    >>> run = "outputs/meta-train-lpg-seed0"
+    >>> meta_train("lpg", MetaTrainConfig(steps=1000), run)  # doctest: +SKIP
 """
 
 from .es import ESState, OpenES
 from .groove import LevelBuffer, algorithmic_regret
 from .lpg import LPGConfig, RuleLearner
-from .meta_train import (DEFAULT_STEPS, KINDS, MetaTrainConfig, initial_params, load_rule,
-                         meta_train)
+from .config import DEFAULT_STEPS, KINDS, MetaTrainConfig
+from .meta_train import initial_params, load_rule, meta_train
 
 __all__ = [
     "ESState", "OpenES",

@@ -19,7 +19,8 @@ critic (GAE, advantages normalised within each lifetime's batch):
     L = -mean(log pi_K(a|s) A) - b0 H(pi) - b1 H(y) + b2 mean(pi_hat^2) + b3 mean(|y_hat|^2)
 
 Network parameters are a dict of tensors with a leading population dimension P (P = 1 for
-meta-gradients, P = population for :mod:`search.learned.es`), so one forward pass runs every candidate.
+meta-gradients, P = population for :mod:`search.learned.es`), so one forward pass runs every
+candidate.
 
 Example::
 
@@ -115,7 +116,10 @@ def targets(eta: dict, agent: dict, ro: Rollout, cfg: LPGConfig, progress=None):
         logits = gather(agent["pi"], ro.obs[..., :-1])
         pi_a = torch.softmax(logits, -1).gather(-1, ro.actions[..., None])[..., 0]
         y = torch.softmax(gather(agent["y"], ro.obs), -1)                  # [B, E, T+1, m]
-    grouped = lambda z: z.reshape(P, -1, *z.shape[2:])                     # [P, (B/P) E, ...]
+
+    def grouped(z):
+        return z.reshape(P, -1, *z.shape[2:])                              # [P, (B/P) E, ...]
+
     phi = _embed(eta, grouped(y))                                          # [P, N, T+1]
     d = grouped(ro.dones)
     cols = [grouped(ro.rewards), d, torch.full_like(d, cfg.gamma), grouped(pi_a),
@@ -205,7 +209,10 @@ def meta_loss(eta, agent, env, cfg: LPGConfig, generator, progress=None):
     logp_a = torch.log_softmax(gather(cur["pi"], ro.obs[..., :-1]), -1) \
         .gather(-1, ro.actions[..., None])[..., 0]
     policy = -(logp_a * adv).mean()
-    mean = lambda xs: torch.stack(xs).mean()
+
+    def mean(xs):
+        return torch.stack(xs).mean()
+
     loss = (policy - cfg.beta_pi_entropy * mean(ent_pi) - cfg.beta_y_entropy * mean(ent_y)
             + cfg.beta_pi_l2 * mean(l2_pi) + cfg.beta_y_l2 * mean(l2_y))
     v = critic_update(v, ro, cfg)

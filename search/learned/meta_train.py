@@ -3,8 +3,8 @@
 - ``lpg``: meta-gradients (:mod:`search.learned.lpg`) on random levels (domain randomisation);
 - ``groove``: the same, with levels from :class:`search.learned.groove.LevelBuffer` scored by
   algorithmic regret against an A2C antagonist trained in lockstep on each agent's level;
-- ``ta-lpg``: temporally-aware LPG by OpenAI-ES (:mod:`search.learned.es`): each antithetic pair shares a
-  level and a lifetime drawn log-uniformly from ``ta_lifetimes``; a generation trains every
+- ``ta-lpg``: temporally-aware LPG by OpenAI-ES (:mod:`search.learned.es`): each antithetic pair
+  shares a level and a lifetime drawn log-uniformly from ``ta_lifetimes``; a generation trains every
   candidate's agent for its whole lifetime (forward only, all candidates in one batch);
 - ``es-lpg``: the same ES run without the lifetime inputs (plain LPG inputs): the control that
   separates lifetime conditioning from the change of meta-optimiser (ES vs meta-gradients).
@@ -23,12 +23,7 @@ returns, median and share >= 0.75. It is the figure ``discover eval --suite rl -
 --levels EVAL_LEVELS --lifetime LIFETIME`` reports for the run (at the defaults, 64 and 250: plain
 ``discover eval --suite rl --rules RUN``).
 
-Example::
-
-    >>> MetaTrainConfig.from_dict({"kind": "groove", "lifetim": 100})
-    Traceback (most recent call last):
-    ...
-    search.config.ConfigError: unknown config key 'lifetim' (did you mean lifetime?)
+The settings are :class:`search.learned.config.MetaTrainConfig`.
 """
 
 from __future__ import annotations
@@ -39,88 +34,23 @@ import math
 import os
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
+from primitives.errors import InvalidValue
 from tasks.base import generator as seeded, resolve_device
 from tasks.rl.agents import A2CConfig, a2c_update, init_a2c, mean_reward, rollout
 from tasks.rl.gridworld import CPU_LEVELS, GridWorld, Levels, sample_levels
 from tasks.rl.protocol import RLSuite, evaluate_learners
 
-from ..config import ConfigError, known_keys
 from ..paths import outputs_dir
+from .config import ES_KINDS, MetaTrainConfig
 from .es import OpenES, flatten, unflatten
 from .groove import LevelBuffer, algorithmic_regret
 from .lpg import LPGConfig, RuleLearner, init_agent, init_params, meta_loss, train_agents
 
-__all__ = ["KINDS", "ES_KINDS", "DEFAULT_STEPS", "MetaTrainConfig", "meta_train", "initial_params",
-           "held_out_suite", "evaluate_run", "load_rule"]
-
-KINDS = ("lpg", "ta-lpg", "groove", "es-lpg")
-#: the kinds meta-trained by evolution strategies
-ES_KINDS = ("ta-lpg", "es-lpg")
-#: the CPU-scale run length per kind: about 4-5 minutes of one core for LPG and GROOVE (200-250
-#: meta-steps/min) and 6-8 for the ES kinds (13-17 generations/min); the README's figures
-DEFAULT_STEPS = {"lpg": 1000, "groove": 1000, "ta-lpg": 100, "es-lpg": 100}
-
-
-@dataclass
-class MetaTrainConfig:
-    """Settings of a meta-training run (defaults sized for a 2-core CPU)."""
-
-    kind: str = "lpg"
-    steps: int | None = None      # meta-steps (ES: generations); None: DEFAULT_STEPS[kind]
-    seed: int = 0
-    device: str = "cpu"
-    agents: int = 16              # parallel lifetimes
-    envs: int = 16                # environments per lifetime
-    hidden: int = 64              # GRU width
-    m: int = 8                    # prediction vector size
-    lifetime: int = 250           # agent updates per lifetime (lpg, groove)
-    meta_lr: float = 1e-3         # Adam on the meta-parameters (lpg, groove)
-    es_pairs: int = 8             # antithetic pairs (ta-lpg, es-lpg): population 16
-    es_sigma: float = 0.1
-    es_lr: float = 0.01
-    ta_lifetimes: tuple = (10, 250)   # log-uniform lifetime range (ta-lpg, es-lpg)
-    buffer_size: int = 1000       # groove
-    replay_prob: float = 0.5      # groove
-    eval_levels: int = 64         # held-out levels scored at the end (tasks.rl.protocol)
-    eval_steps: int = 50          # rollout steps per env of the rewards in training (GROOVE's
-                                  # regret, ES fitness)
-    log_every: int = 10
-    checkpoint_every: int = 50
-
-    def __post_init__(self):
-        if self.kind not in KINDS:
-            raise ConfigError(f"meta-train: unknown kind {self.kind!r}; choose one of {KINDS}")
-        if self.steps is None:
-            self.steps = DEFAULT_STEPS[self.kind]
-        if self.steps < 1:
-            raise ConfigError(f"meta-train: steps must be >= 1, got {self.steps}")
-        self.ta_lifetimes = tuple(self.ta_lifetimes)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "MetaTrainConfig":
-        """The config of a saved ``config.json``'s settings; unknown keys are a one-line error."""
-        return cls(**known_keys(cls, data))
-
-    @classmethod
-    def load(cls, path, **overrides) -> "MetaTrainConfig":
-        """The config saved in ``path`` (a run's ``config.json``), with ``overrides`` applied."""
-        path = Path(path)
-        try:
-            data = json.loads(path.read_text())
-        except OSError as exc:
-            raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{path}: invalid JSON at line {exc.lineno}: {exc.msg}") from None
-        return cls.from_dict({**data, **overrides} if isinstance(data, dict) else data)
-
-    def lpg(self) -> LPGConfig:
-        return LPGConfig(hidden=self.hidden, m=self.m, temporal=self.kind == "ta-lpg")
-
+__all__ = ["meta_train", "initial_params", "held_out_suite", "evaluate_run", "load_rule"]
 
 def _atomic_save(obj, path: Path) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
@@ -321,7 +251,7 @@ def meta_train(kind: str, config: MetaTrainConfig | None = None, run_dir=None,
     start, ckpt = 0, run_dir / "checkpoint.pt"
     if resume:
         if not ckpt.exists():
-            raise ConfigError(f"meta-train: no checkpoint in {run_dir} to resume from")
+            raise InvalidValue(f"meta-train: no checkpoint in {run_dir} to resume from")
         saved = torch.load(ckpt, weights_only=False)
         run.load_state_dict(saved["run"])
         start = saved["step"]
@@ -351,5 +281,6 @@ def meta_train(kind: str, config: MetaTrainConfig | None = None, run_dir=None,
 def _truncate_log(run_dir: Path, step: int) -> None:
     log = run_dir / "log.jsonl"
     if log.exists():
-        keep = [l for l in log.read_text().splitlines() if l and json.loads(l)["step"] <= step]
-        log.write_text("".join(l + "\n" for l in keep))
+        keep = [line for line in log.read_text().splitlines()
+                if line and json.loads(line)["step"] <= step]
+        log.write_text("".join(line + "\n" for line in keep))

@@ -7,7 +7,7 @@ import torch
 from discover.library import get
 from discover.rl import RLSuite, evaluate_rl, format_rl_table, write_rl_outputs
 from search.learned.lpg import init_params
-from search.learned.meta_train import MetaTrainConfig
+from search.learned import MetaTrainConfig
 from tasks.base import generator as seeded
 from tasks.rl.agents import A2CConfig, train_a2c, train_a2c_program
 from tasks.rl.gridworld import GridWorld

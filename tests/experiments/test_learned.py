@@ -1,4 +1,5 @@
-"""The learned-rules experiment (experiments/learned.py), at tiny sizes: a script, loaded by path."""
+"""The learned-rules experiment (experiments/learned.py, a script loaded by path), at tiny
+sizes."""
 
 import importlib.util
 import json
@@ -9,7 +10,7 @@ import torch
 
 from discover.rl import RLSuite
 from search.learned.lpg import init_params
-from search.learned.meta_train import MetaTrainConfig
+from search.learned import MetaTrainConfig
 from tasks.base import generator as seeded
 
 torch.set_num_threads(1)

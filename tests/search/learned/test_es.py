@@ -9,7 +9,10 @@ from search.learned.es import OpenES, flatten, unflatten
 @pytest.mark.parametrize("shaping", ["pairwise", "rank"])
 def test_es_improves_fitness_on_a_quadratic(shaping):
     target = torch.linspace(-1, 1, 10)
-    fitness = lambda x: -(x - target).pow(2).sum(-1)
+
+    def fitness(x):
+        return -(x - target).pow(2).sum(-1)
+
     es = OpenES(dim=10, pairs=16, sigma=0.1, lr=0.05, shaping=shaping)
     state = es.init(torch.zeros(10))
     g = torch.Generator().manual_seed(0)

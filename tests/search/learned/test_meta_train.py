@@ -6,9 +6,9 @@ import json
 import pytest
 import torch
 
-import search.learned as learned
+import discover
 from search.config import ConfigError
-from search.learned.meta_train import KINDS, MetaTrainConfig, meta_train
+from search.learned import KINDS, MetaTrainConfig, meta_train
 
 torch.set_num_threads(1)
 
@@ -82,7 +82,7 @@ def test_cli_meta_train_runs_and_rejects_bad_input(tmp_path, monkeypatch, capsys
     from discover.cli import main
 
     calls = []
-    monkeypatch.setattr(learned, "meta_train", lambda kind, cfg, run_dir, resume: calls.append(
+    monkeypatch.setattr(discover, "meta_train", lambda kind, cfg, run_dir, resume: calls.append(
         (kind, cfg.steps, str(run_dir), resume)))
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("DISCOVER_OUTPUTS", raising=False)

@@ -65,6 +65,8 @@ from primitives.compile import CompileError, compile_step
 from primitives.compile.render import indent as _indent, pack as _pack
 from primitives.compile.shapes import FULL
 
+from .errors import ExportError
+
 __all__ = ["ExportError", "HYPER_RULES", "export_source", "load_program", "optimizer",
            "write_export"]
 
@@ -76,10 +78,6 @@ HYPER_RULES = (
 )
 #: hyperparameter names that clash with the optimizer class's own arguments
 _CLASH = {"params", "foreach", "defaults", "self", "super", "dict", "closure", "hessian", "loss"}
-
-
-class ExportError(ValueError):
-    """A program that cannot be found, read or exported; the message is one line."""
 
 
 # --------------------------------------------------------------------------------------------

@@ -16,10 +16,11 @@ from .errors import MissingRun
 __all__ = ["outputs_dir", "find_run"]
 
 
-def find_run(run: str | Path, marker: str = "config.json") -> Path:
+def find_run(run: str | Path, marker: str = "config.json", kind: str = "search run") -> Path:
     """The run directory ``run`` (a path), else ``outputs_dir() / run`` (a run name).
 
-    A directory counts as a run when it holds ``marker``; :class:`MissingRun` when neither does.
+    A directory counts as a run when it holds ``marker``; when neither does,
+    :class:`MissingRun` names both places (``kind`` says what was looked for).
     """
     path = Path(run)
     if (path / marker).exists():
@@ -27,5 +28,5 @@ def find_run(run: str | Path, marker: str = "config.json") -> Path:
     named = outputs_dir() / run
     if (named / marker).exists():
         return named
-    raise MissingRun(f"no run at {str(run)!r} (nor {str(named)!r}); give a run directory or a "
-                     f"name under {outputs_dir()}/")
+    raise MissingRun(f"no {kind} at {str(run)!r} (nor {str(named)!r}); give a run directory or "
+                     f"a name under {outputs_dir()}/")

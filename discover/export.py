@@ -60,12 +60,13 @@ import textwrap
 import types
 from pathlib import Path
 
-from primitives import Program, ProgramError, parse, to_source
+from primitives import Program, to_source
 from primitives.compile import CompileError, compile_step
 from primitives.compile.render import indent as _indent, pack as _pack
 from primitives.compile.shapes import FULL
 
 from .errors import ExportError
+from .programs import load_program
 
 __all__ = ["ExportError", "HYPER_RULES", "export_source", "load_program", "optimizer",
            "write_export"]
@@ -78,43 +79,6 @@ HYPER_RULES = (
 )
 #: hyperparameter names that clash with the optimizer class's own arguments
 _CLASH = {"params", "foreach", "defaults", "self", "super", "dict", "closure", "hessian", "loss"}
-
-
-# --------------------------------------------------------------------------------------------
-# loading
-
-
-def load_program(source) -> Program:
-    """A :class:`Program` from a Program, program source, a ``.py`` file or a library name."""
-    if isinstance(source, Program):
-        return source
-    if not isinstance(source, (str, Path)):
-        raise ExportError(f"expected a program, its source, a .py file or a library name, "
-                          f"got {type(source).__name__}")
-    text = str(source)
-    if "\n" in text.strip() or text.lstrip().startswith("def "):
-        return _parse(text, "program source")
-    path = Path(text)
-    if text.endswith(".py") or path.is_file():
-        try:
-            return _parse(path.read_text(), text)
-        except OSError as exc:
-            raise ExportError(f"cannot read {text}: {exc.strerror or exc}") from None
-    try:
-        from .library import get  # noqa: PLC0415 - the library is optional for export
-    except ImportError as exc:
-        raise ExportError(f"unknown optimizer {text!r} (no library: {exc})") from None
-    try:
-        return get(text).program
-    except KeyError as exc:
-        raise ExportError(str(exc.args[0]) if exc.args else f"unknown optimizer {text!r}") from None
-
-
-def _parse(source: str, where: str) -> Program:
-    try:
-        return parse(source)
-    except ProgramError as exc:
-        raise ProgramError(f"{where}: {exc}") from None
 
 
 # --------------------------------------------------------------------------------------------

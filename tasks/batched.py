@@ -17,10 +17,19 @@ module holds the machinery that makes those K runs one computation:
   program needs no vmap at all: with ``lr`` shaped ``[K, 1]`` broadcasting gives each copy its
   own value. Programs with per-tensor reductions or matrix ops keep one tensor per parameter.
 
-Example::
+Example: four copies of the quadratic's parameters, their gradients and losses in one call::
 
-    >>> trainer = BatchedTrainer(executor, task, names, shapes, k=16)  # doctest: +SKIP
-    >>> grads, loss = trainer.grad_and_loss(params, batch)  # doctest: +SKIP
+    >>> from primitives import parse
+    >>> from tasks.synthetic import quadratic
+    >>> task = quadratic("proxy")
+    >>> params = task.init(seed=0)
+    >>> names, shapes = list(params), [p.shape for p in params.values()]
+    >>> sgd = Executor(parse("def sgd(w, g, lr=0.1):\\n    return lr * g"))
+    >>> trainer = BatchedTrainer(sgd, task, names, shapes, k=4)
+    >>> storage = trainer.to_storage([params[n].expand(4, *params[n].shape) for n in names])
+    >>> grads, losses = trainer.grad_and_loss(storage, task.batches(seed=0, step=0))
+    >>> grads[0].shape, losses.shape  # one flat [K, P] tensor: SGD is elementwise
+    (torch.Size([4, 32]), torch.Size([4]))
 """
 
 from __future__ import annotations

@@ -86,7 +86,8 @@ def _cmd_verify(args) -> int:
         print("\r" + " " * 50 + "\r", end="", file=sys.stderr)
     print(verification_table(results))
     record_verification(results)
-    counts = {s: sum(r.status == s for r in results) for s in ("passed", "failed", "skipped", "error")}
+    counts = {s: sum(r.status == s for r in results)
+              for s in ("passed", "failed", "skipped", "error")}
     print("\n" + ", ".join(f"{n} {s}" for s, n in counts.items() if n))
     return 1 if counts["failed"] or counts["error"] else 0
 

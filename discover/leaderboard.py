@@ -113,5 +113,6 @@ def format_leaderboard(board: Leaderboard) -> str:
         lines.append(f"{p:<{name_w}}  {cells}  {board.mean_score(p):>6.3f}  {profile[p]:>7.3f}")
     lines.append("")
     lines.append("scores: normalised to AdamW (1 = AdamW, 0 = no progress or diverged); "
-                 "profile: AlgoPerf integrated performance profile in steps (1 = fastest everywhere)")
+                 "profile: AlgoPerf integrated performance profile in steps "
+                 "(1 = fastest everywhere)")
     return "\n".join(lines)

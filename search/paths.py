@@ -11,8 +11,9 @@ writes runs) so that the search, the meta-training and the ``discover`` commands
 >>> os.environ["DISCOVER_OUTPUTS"] = "/tmp/runs"
 >>> str(outputs_dir() / "search-1")
 '/tmp/runs/search-1'
->>> os.environ.pop("DISCOVER_OUTPUTS") if saved is None else os.environ.update(DISCOVER_OUTPUTS=saved)
-'/tmp/runs'
+>>> _ = os.environ.pop("DISCOVER_OUTPUTS")
+>>> if saved is not None:
+...     os.environ["DISCOVER_OUTPUTS"] = saved
 """
 
 from __future__ import annotations

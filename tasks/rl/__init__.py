@@ -1,6 +1,7 @@
 """Reinforcement learning: CartPole for the task suites, grid-worlds and the held-out RL protocol.
 
-- :mod:`tasks.rl.cartpole`: an A2C agent balancing a pole, one family of the proxy suites;
+- :mod:`tasks.rl.cartpole`: an A2C agent balancing a pole, one family of the proxy suites
+  (exported as the module, like :mod:`tasks.synthetic`: ``cartpole.FAMILY``);
 - :mod:`tasks.rl.gridworld`: batched tabular grid-worlds (LPG's and GROOVE's levels) and
   delayed-chain MDPs;
 - :mod:`tasks.rl.agents`: tabular agents (rollouts, GAE, clipped SGD, A2C, A2C trained by an
@@ -17,7 +18,8 @@ Example::
 
 from .agents import (A2CConfig, ProgramA2C, Rollout, a2c_loss, episode_return, mean_reward,
                      rollout, train_a2c, train_a2c_program)
-from .cartpole import CartPoleTask, cartpole, cartpole_step
+from . import cartpole  # the family module (its factory is tasks.rl.cartpole.cartpole)
+from .cartpole import CartPoleTask, cartpole_step
 from .gridworld import (CPU_LEVELS, GROOVE_LEVELS, DelayedChain, GridWorld, LevelDistribution,
                         Levels, lpg_levels, sample_levels, with_lifetime)
 from .protocol import (Learner, RLSuite, RLTable, evaluate_learners, held_out_levels,

@@ -76,6 +76,8 @@ def _arguments(op, rng: random.Random, kinds: dict[str, Kind], aware: bool,
             args.append(float(numbers[pos]))
         elif rng.random() < constant_prob:
             args.append(_constant(rng))
+        elif rng.random() < 0.4:  # per-parameter values, so most programs compute on tensors
+            args.append(_pick(rng, [n for n in names if kinds[n] is Kind.TENSOR]))
         else:
             args.append(_pick(rng, names))
     return tuple(args)
@@ -92,7 +94,8 @@ def random_program(rng: random.Random, length: int = 6, ops: Sequence[str] | Non
     op's typical value; shapes are not checked, so :func:`primitives.check_valid` may still
     reject the program. With ``kinds=False`` any value goes anywhere: most such programs are
     invalid, which is what a fuzz test of the checks wants. The update is often ``lr * x`` for
-    the last value ``x``; each state comes back as a random later value (or unchanged).
+    the last value ``x``; each state comes back as a value of the body (mostly a per-parameter
+    one) or unchanged.
     """
     ops = tuple(OPS) if ops is None else tuple(ops)
     params = random_signature(rng)
@@ -112,11 +115,23 @@ def random_program(rng: random.Random, length: int = 6, ops: Sequence[str] | Non
     last = body[-1].target if body else "g"
     if rng.random() < 0.8:
         body.append(Stmt("update", "mul", ("lr", last)))
+        values["update"] = result_kind("mul", [Kind.SCALAR, values[last]])
         last = "update"
-    made = [s.target for s in body]
     states = [p.name for p in params if p.role == "state"]
-    returns = [last] + [rng.choice(made) if made and rng.random() < 0.85 else n for n in states]
+    returns = [last] + [_new_state(rng, body, values, n) for n in states]
     return Program(name, params, tuple(body), tuple(returns))
+
+
+def _new_state(rng: random.Random, body: list[Stmt], kinds: dict[str, Kind], name: str) -> str:
+    """What state ``name`` becomes: mostly a per-parameter value of the body, sometimes any
+    value (a scalar or group value: a 0-d state), sometimes itself (unchanged)."""
+    tensors = [s.target for s in body if kinds[s.target] is Kind.TENSOR]
+    draw = rng.random()
+    if tensors and draw < 0.85:
+        return rng.choice(tensors)
+    if body and draw < 0.92:
+        return rng.choice(body).target
+    return name
 
 
 def covering_programs(count: int, seed: int = 0, length: int = 6,

@@ -109,6 +109,8 @@ def _check_hyperparameter(name, value):
     low, high = _BOUNDS[name]
     if low is not None and high is None and not x >= low:
         raise ValueError(f"Invalid {name}: {value!r} (must be >= {low:g})")
+    if low is None and high is not None and not x < high:
+        raise ValueError(f"Invalid {name}: {value!r} (must be < {high:g})")
     if low is not None and high is not None and not low <= x < high:
         raise ValueError(f"Invalid {name}: {value!r} (must be in [{low:g}, {high:g}))")
 
@@ -209,7 +211,11 @@ def _class_name(program: Program) -> str:
         "Exported"
 
 
-def _bounds(name: str, default) -> tuple:
+def _bounds(name: str, default, overrides=None) -> tuple:
+    """``(low, high)`` for a hyperparameter: ``overrides[name]`` when given, else the name rule
+    of :data:`HYPER_RULES` that its default obeys, else ``(None, None)`` (finite only)."""
+    if overrides and name in overrides:
+        return tuple(overrides[name])
     for prefixes, (low, high) in HYPER_RULES:
         if name.startswith(prefixes):
             if low <= default and (high is None or default < high):
@@ -220,9 +226,11 @@ def _bounds(name: str, default) -> tuple:
 
 def _bounds_text(bounds) -> str:
     low, high = bounds
-    if low is None:
+    if low is None and high is None:
         return "a finite number"
-    return f">= {low:g}" if high is None else f"in [{low:g}, {high:g})"
+    if high is None:
+        return f">= {low:g}"
+    return f"< {high:g}" if low is None else f"in [{low:g}, {high:g})"
 
 
 _STATE_DOC = {None: "0-d", FULL: "shaped like the parameter"}
@@ -231,7 +239,12 @@ _STATE_DOC = {None: "0-d", FULL: "shaped like the parameter"}
 class _Module:
     """Writes the optimizer module for one program."""
 
-    def __init__(self, program: Program, class_name: str):
+    def __init__(self, program: Program, class_name: str, bounds=None):
+        self.bounds = dict(bounds or {})
+        unknown = set(self.bounds) - set(program.hyperparameters)
+        if unknown:
+            raise ExportError(f"{program.name}: bounds for unknown hyperparameter(s) "
+                              f"{sorted(unknown)}")
         if not class_name.isidentifier() or keyword.iskeyword(class_name):
             raise ExportError(f"class name {class_name!r} is not a Python identifier")
         self.program, self.cls_name, self.name = program, class_name, program.name
@@ -304,7 +317,7 @@ class _Module:
             cls=cls, name=name,
             summary=(self.program.doc.strip().splitlines() or [f"the program {name}"])[0],
             args_doc="\n".join(f"        {p.name}: default {p.default!r}; "
-                               f"{_bounds_text(_bounds(p.name, p.default))}." for p in hypers),
+                               f"{_bounds_text(_bounds(p.name, p.default, self.bounds))}." for p in hypers),
             state_doc=textwrap.fill(
                 "State per parameter: ``step`` (steps taken, the program's ``t``)" +
                 "".join(f", ``{p.name}`` ({_STATE_DOC.get(an.state_cls[s], 'its shape set at step 1')})"
@@ -346,7 +359,7 @@ class _Module:
         return f'"""{body}\n"""'
 
     def source(self) -> str:
-        bounds = _pack("_BOUNDS = {", [f'"{p.name}": {_bounds(p.name, p.default)!r}'
+        bounds = _pack("_BOUNDS = {", [f'"{p.name}": {_bounds(p.name, p.default, self.bounds)!r}'
                                        for p in self.an.hypers.values()], "}")
         cache = (f"\n#: parameter shape -> state shapes (see _state_shapes_{self.name})\n"
                  "_SHAPES = {}\n" if self.meta_shapes else "")
@@ -361,26 +374,42 @@ class _Module:
 # public API
 
 
-def export_source(program, class_name: str | None = None) -> str:
+def _library_bounds(source) -> dict:
+    """The bounds a library entry declares (:attr:`Entry.bounds`) when ``source`` names one."""
+    if not isinstance(source, str) or "\n" in source or source.endswith(".py"):
+        return {}
+    from .library import REGISTRY  # noqa: PLC0415 - the library is loaded only for a name
+
+    entry = REGISTRY.get(source)
+    return dict(entry.bounds) if entry is not None else {}
+
+
+def export_source(program, class_name: str | None = None, bounds=None) -> str:
     """The source of a standalone module defining an optimizer class that runs ``program``.
 
     ``program``: a :class:`Program` (or anything :func:`load_program` takes); ``class_name``:
     the class's name (default: the program's name as its docstring spells it, ``AdamW: ...``
-    -> ``AdamW``, else in CamelCase, ``sgd_momentum`` -> ``SgdMomentum``).
+    -> ``AdamW``, else in CamelCase, ``sgd_momentum`` -> ``SgdMomentum``); ``bounds``:
+    hyperparameter -> ``(low, high)`` (None: unbounded) where the name rules of
+    :data:`HYPER_RULES` do not fit (a library name brings its entry's own).
     """
+    if bounds is None:
+        bounds = _library_bounds(program)
     program = load_program(program)
-    return _Module(program, class_name or _class_name(program)).source()
+    return _Module(program, class_name or _class_name(program), bounds).source()
 
 
-def optimizer(program_or_name, class_name: str | None = None) -> type:
+def optimizer(program_or_name, class_name: str | None = None, bounds=None) -> type:
     """The ``torch.optim.Optimizer`` subclass of :func:`export_source`, built in a fresh module.
 
     The module is registered in ``sys.modules`` under a name derived from its source, so
     instances pickle and building the same program twice gives the same class.
     """
+    if bounds is None:
+        bounds = _library_bounds(program_or_name)
     program = load_program(program_or_name)
     name = class_name or _class_name(program)
-    source = export_source(program, name)
+    source = export_source(program, name, bounds)
     digest = hashlib.sha1(source.encode()).hexdigest()[:12]
     module_name = f"discover_exported_{program.name}_{digest}"
     module = sys.modules.get(module_name)
@@ -394,9 +423,9 @@ def optimizer(program_or_name, class_name: str | None = None) -> type:
     return getattr(module, name)
 
 
-def write_export(program_or_name, path, class_name: str | None = None) -> Path:
+def write_export(program_or_name, path, class_name: str | None = None, bounds=None) -> Path:
     """Write :func:`export_source` to ``path`` (a ``.py`` file); returns the path."""
-    source = export_source(program_or_name, class_name)
+    source = export_source(program_or_name, class_name, bounds)
     path = Path(path)
     try:
         path.write_text(source)

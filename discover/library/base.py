@@ -90,6 +90,10 @@ class Entry:
     #: ``(program state, reference state key)`` pairs verify also compares: state that never
     #: feeds back into the weights (ASGD's average) is otherwise unchecked
     compare_state: tuple[tuple[str, str], ...] = ()
+    #: ``(hyperparameter, (low, high))`` pairs the exported class checks instead of the name
+    #: rules of :data:`discover.export.HYPER_RULES` where those do not fit the rule (FTRL's
+    #: ``beta`` is an additive smoothing, not a decay rate); None: unbounded on that side
+    bounds: tuple[tuple[str, tuple], ...] = ()
     #: the family module the entry is registered from, relative to ``discover.library``
     #: (``"elementwise.sign"``); :data:`discover.library.REGISTRY` fills it in
     family: str = ""
@@ -113,6 +117,10 @@ class Entry:
         if not self.settings or self.settings[0] != {}:
             raise ValueError(f"library entry {self.name!r}: settings must start with {{}} "
                              "(the defaults)")
+        for name, _ in self.bounds:
+            if name not in hypers:
+                raise ValueError(f"library entry {self.name!r}: bounds name {name!r}, which is "
+                                 f"not a hyperparameter ({sorted(hypers)})")
         states = set(program.state_names)
         for state, _ in self.compare_state:
             if state not in states:

@@ -533,3 +533,27 @@ def test_bad_class_and_clashing_names_are_errors():
         export_source(parse(PROGRAMS["lion"]), class_name="my optimizer")
     with pytest.raises(ExportError, match="'foreach' clashes"):
         export_source(parse("def f(w, g, lr=0.1, foreach=1.0):\n    return lr * g\n"))
+
+
+def test_every_library_class_accepts_its_verified_settings():
+    """The exported class a user receives takes every setting its entry is verified at (its
+    bounds come from the entry where the name rules do not fit: FTRL's beta, TVLARS's alpha)."""
+    from discover.library import REGISTRY
+
+    for name, entry in REGISTRY.items():
+        cls = optimizer(name)
+        for setting in entry.settings:
+            hyper = {**entry.program.hyperparameters, **setting}
+            cls([torch.zeros(3, dtype=torch.float64)], **hyper)  # raises if a bound rejects it
+
+
+def test_bounds_override_the_name_rules():
+    program = parse("def f(w, g, lr=0.1, beta=0.5):\n    return lr * beta * g")
+    with pytest.raises(ValueError, match=r"Invalid beta: 2.0 \(must be in \[0, 1\)\)"):
+        optimizer(program)([torch.zeros(2)], beta=2.0)
+    loose = optimizer(program, bounds={"beta": (None, 3.0)})
+    loose([torch.zeros(2)], beta=2.0)
+    with pytest.raises(ValueError, match=r"Invalid beta: 4.0 \(must be < 3\)"):
+        loose([torch.zeros(2)], beta=4.0)
+    with pytest.raises(ExportError, match="bounds for unknown hyperparameter"):
+        export_source(program, bounds={"gamma": (0.0, 1.0)})

@@ -157,6 +157,9 @@ ENTRIES = (
               "buffer starts at the initial weights. L2 weight decay.",
     ),
     Entry(
+        # beta divides (1/beta) and alpha is a friction: any positive values (1.5 and 2.0 are
+        # the paper's)
+        bounds=(("beta", (0.0, None)), ("alpha", (0.0, None))),
         name="innaprop",
         source=INNAPROP,
         paper="A second-order-like optimizer with adaptive gradient scaling for deep learning",

@@ -69,6 +69,8 @@ def _madgrad(params, h):
 
 ENTRIES = (
     Entry(
+        # beta is an additive smoothing of sqrt(n), not a decay rate
+        bounds=(("beta", (0.0, None)),),
         name="ftrl",
         source=FTRL,
         paper="Ad Click Prediction: a View from the Trenches",

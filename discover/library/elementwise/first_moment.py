@@ -290,6 +290,9 @@ ENTRIES = (
               "None (no warm-up of alpha and beta3).",
     ),
     Entry(
+        # alpha weighs g against the momentum (2.0 and more in the paper); beta1_warmup is a
+        # number of steps, not a decay rate
+        bounds=(("alpha", (0.0, None)), ("beta1_warmup", (0.0, None))),
         name="simplified_ademamix",
         source=SIMPLIFIED_ADEMAMIX,
         paper="Connections between Schedule-Free Optimizers, AdEMAMix, and Accelerated SGD "

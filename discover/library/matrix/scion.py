@@ -90,6 +90,8 @@ def _accumulating_gradients(cls: type) -> type:
 
 ENTRIES = (
     Entry(
+        # momentum is the weight of the new gradient: 1.0 means none kept
+        bounds=(("momentum", (0.0, None)),),
         name="scion",
         source=SCION,
         paper="Training Deep Learning Models with Norm-Constrained LMOs",
@@ -119,6 +121,7 @@ ENTRIES = (
               "modelled.",
     ),
     Entry(
+        bounds=(("momentum", (0.0, None)),),
         name="scion_light",
         source=SCION_LIGHT,
         paper="Training Deep Learning Models with Norm-Constrained LMOs",

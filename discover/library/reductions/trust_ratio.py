@@ -204,6 +204,8 @@ ENTRIES = (
               "scales by 1 - dampening.",
     ),
     Entry(
+        # alpha shifts the time-varying denominator, not a decay rate
+        bounds=(("alpha", (0.0, None)),),
         name="tvlars",
         source=TVLARS,
         paper="Revisiting LARS for Large Batch Training Generalization of Neural Networks",

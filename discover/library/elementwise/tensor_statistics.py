@@ -85,7 +85,7 @@ def avagrad(w, g, m, v, gamma, t, lr=0.1, beta1=0.9, beta2=0.999, eps=0.1, weigh
     prev = sqrt(where(t - 1, 1 - beta2 ** (t - 1), 1))
     step = where(t - 1, lr * gamma / (1 - beta1 ** t) * m / (root / prev + eps), 0)
     d = root / sqrt(1 - beta2 ** t) + eps
-    gamma = 0 * gamma + 1 / sqrt(global_sum(1 / (d * d)) / global_numel(d))
+    gamma = 1 / sqrt(global_sum(1 / (d * d)) / global_numel(d))
     v = interp(g * g, v, beta2)
     return step + lr * weight_decay * w, m, v, gamma
 '''
@@ -247,9 +247,7 @@ ENTRIES = (
         notes="As pytorch_optimizer: gamma is computed from v before this step's update with "
               "this step's bias correction and used at the next step, so it lags the "
               "denominator it normalises by one step. gamma is a group scalar kept as state "
-              "of shape (); the program writes it as 0 * gamma + ..., because the fast "
-              "in-place path cannot yet store a state whose new value is a pure group "
-              "scalar (primitives/fast.py assigns it as a list). Decoupled weight decay.",
+              "of shape (). Decoupled weight decay.",
     ),
     Entry(
         name="adanorm",

@@ -7,42 +7,30 @@ Use::
     write_export("lion", "lion_optimizer.py")    # the same source as a file
 
 :func:`load_program` resolves a library name, a ``.py`` file or program source (the CLI's
-``discover export NAME_OR_FILE``). The module imports only ``torch`` and ``math``; its layout
-follows torch.optim's ``adam.py``:
-
-- ``_scalars_<name>``: the program's scalar statements (hyperparameters, ``t``, ``loss``), once
-  per step, on 0-d float64 tensors with the same templates as the tensor statements, so that
-  ``lr / 0`` is inf as in :class:`primitives.Executor` instead of an exception; the tensor code
-  receives them as Python floats.
-- ``_single_tensor_<name>``: the readable per-tensor path, one comment per program statement.
-- ``_multi_tensor_<name>``: the same over the group's lists with ``torch._foreach_*`` kernels,
-  looping over the tensors where torch has no foreach kernel.
-- ``_group_<name>`` (programs with group reductions): the group-wide values the per-tensor path
-  reads (``global_norm`` ...), computed over the group's lists before the per-tensor loop.
-- ``_state_shapes_<name>`` (only where a state is neither parameter-shaped nor 0-d): the tensor
-  statements run on ``meta`` tensors until the state shapes stop growing, as
-  :meth:`primitives.Executor.state_shapes` does (iterated here to the fixed point), cached per
-  parameter shape.
-- the ``Optimizer`` subclass: validated hyperparameters, param groups, lazy state created at a
-  parameter's first step, a per-parameter ``step`` count like torch's (the program's ``t``),
-  ``state_dict`` round trips through torch's base class, and ``foreach=None`` choosing the foreach
-  path for CUDA/XPU tensors and the per-tensor path elsewhere (torch's heuristic; on a CPU the
-  per-tensor loop was the faster one in our measurements).
+``discover export NAME_OR_FILE``). The module imports only ``torch`` and ``math`` and holds, in
+this order: the kernels it calls, copied verbatim from :mod:`primitives.kernels`; the step
+functions of :func:`primitives.compile.compile_step` (``_scalars_<name>``,
+``_single_tensor_<name>``, ``_multi_tensor_<name>``, and where needed ``_group_<name>`` and
+``_state_shapes_<name>``), the very text :meth:`primitives.Executor.step_` runs; and the
+``Optimizer`` subclass: validated hyperparameters, param groups, lazy state created at a
+parameter's first step, a per-parameter ``step`` count like torch's (the program's ``t``),
+``state_dict`` round trips through torch's base class, and ``foreach=None`` choosing the foreach
+path for CUDA/XPU tensors and the per-tensor path elsewhere (torch's heuristic; on a CPU the
+per-tensor loop was the faster one in our measurements).
 
 Choices:
 
-- Speed: :mod:`discover.export_ops` fuses statements into torch's fused kernels and writes into
-  tensors whose values are dead. Fused kernels round differently from the executor's
-  one-op-per-statement evaluation (a few ulp). A term whose scalar factor is 0 at run time is
-  skipped, as torch.optim skips ``weight_decay=0``; that differs from the executor only when the
-  term is inf/NaN. ``where(c, a, b)`` with a scalar ``c`` picks ``a`` or ``b`` without a kernel.
+- Speed and rounding: see :mod:`primitives.compile.planner` (fused kernels round differently from
+  the reference's one op per statement, by a few ulp; a term whose factor is 0 at run time is
+  skipped, as torch.optim skips ``weight_decay=0``).
 - Inputs: ``loss`` comes from ``step(closure)`` (or ``step(loss=...)``); ``h`` (a Hessian-diagonal
   estimate) from ``step(hessian={param: tensor})``, else a ``param.hess`` attribute. A program
   that needs either and gets none raises a ``ValueError`` that says how to pass it.
 - Parameters whose step counts differ (a parameter without a gradient skips a step) are stepped
   in batches of equal ``t``; group reductions then range over the batch.
 - Hyperparameter checks are data (:data:`HYPER_RULES`): every hyperparameter must be a finite
-  number; a name rule applies only where the program's default obeys it.
+  number; a name rule applies only where the program's default obeys it, and a library entry's
+  own ``bounds`` replace it where it does not fit (FTRL's ``beta`` is no decay rate).
 - Program names that clash with names of the generated code (``torch``, ``p``, names with a
   leading or trailing underscore...) are renamed inside it; hyperparameter and state names, the
   public keyword arguments and state keys, are kept (a hyperparameter called ``params`` or

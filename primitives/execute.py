@@ -250,7 +250,10 @@ class Executor:
             upd = [torch.as_tensor(u, dtype=ref.dtype, device=ref.device).expand_as(q)
                    if not (isinstance(u, torch.Tensor) and u.shape == q.shape) else u
                    for u, q in zip(upd, p)]
-            return upd, [new[k] for k in names]
+            # a state computed from constants alone is a Python float: vmap takes tensors only
+            return upd, [[v if isinstance(v, torch.Tensor) else
+                          torch.as_tensor(v, dtype=o.dtype, device=o.device).expand_as(o)
+                          for v, o in zip(new[k], old)] for k, old in zip(names, s)]
 
         h_in = list(h) if h is not None else None
         batched_loss = isinstance(loss, torch.Tensor) and loss.ndim > 0

@@ -19,6 +19,7 @@ Example::
 from __future__ import annotations
 
 import inspect
+import math
 
 import torch
 
@@ -120,11 +121,19 @@ def _spd_power(x, p):
     return (vecs * (vals.clamp(min=0) ** p).unsqueeze(-2)) @ vecs.mT
 
 
+def _svd_finite(x, part):
+    """One factor of the SVD of x (0: U, 2: V^H); NaN for a matrix with a non-finite entry,
+    which torch.linalg.svd would refuse (a diverged run must score, not crash)."""
+    bad = ~torch.isfinite(x).all(dim=-1, keepdim=True).all(dim=-2, keepdim=True)
+    factor = torch.linalg.svd(torch.where(bad, torch.zeros_like(x), x), full_matrices=True)[part]
+    return torch.where(bad, torch.full_like(factor, float("nan")), factor)
+
+
 def _svd_left(x, r):
     """U of x = U S V^T (rows x rows), its top-r columns kept, the rest 0; ones below 2-D."""
     if x.ndim < 2:
         return torch.ones_like(x)
-    u = torch.linalg.svd(x, full_matrices=True)[0]
+    u = _svd_finite(x, 0)
     return u * (torch.arange(u.shape[-1], dtype=x.dtype, device=x.device) < r).to(x.dtype)
 
 
@@ -132,13 +141,15 @@ def _svd_right(x, r):
     """V of x = U S V^T (cols x cols), its top-r columns kept, the rest 0; ones below 2-D."""
     if x.ndim < 2:
         return torch.ones_like(x)
-    v = torch.linalg.svd(x, full_matrices=True)[2].mT
+    v = _svd_finite(x, 2).mT
     return v * (torch.arange(v.shape[-1], dtype=x.dtype, device=x.device) < r).to(x.dtype)
 
 
 def _ns_steps(steps):
-    """A step count as an int clamped to [0, 20]: a mutated constant must not hang a step."""
-    return min(max(int(round(float(steps))), 0), 20)
+    """A step count as an int clamped to [0, 20] (a mutated constant must not hang a step);
+    None for a count that is NaN or infinite at run time, whose result is NaN."""
+    s = float(steps)
+    return min(max(int(round(s)), 0), 20) if math.isfinite(s) else None
 
 
 def _ns_iterate(x, steps):
@@ -147,8 +158,11 @@ def _ns_iterate(x, steps):
     if x.ndim < 2:
         return x
     a, b, c = NS_COEFFICIENTS
+    n = _ns_steps(steps)
+    if n is None:
+        return x * float("nan")
     y = x.mT if x.shape[-2] > x.shape[-1] else x
-    for _ in range(_ns_steps(steps)):
+    for _ in range(n):
         gram = y @ y.mT
         y = a * y + (b * gram + c * gram @ gram) @ y
     return y.mT if x.shape[-2] > x.shape[-1] else y
@@ -164,13 +178,16 @@ def _newton_schulz(x, steps):
     if x.ndim < 2:
         return x
     a, b, c = NS_COEFFICIENTS
+    n = _ns_steps(steps)
+    if n is None:
+        return x * float("nan")
     shape = x.shape
     y = x.reshape(-1, shape[-2], shape[-1]) if x.ndim > 2 else x
     transposed = y.shape[-2] > y.shape[-1]
     if transposed:
         y = y.mT
     y = y / y.norm(dim=(-2, -1), keepdim=True).clamp(min=NS_EPS)
-    for _ in range(_ns_steps(steps)):
+    for _ in range(n):
         gram = y @ y.mT
         y = a * y + (b * gram + c * gram @ gram) @ y
     if transposed:
@@ -181,14 +198,16 @@ def _newton_schulz(x, steps):
 #: name -> kernel
 KERNELS = {fn.__name__: fn for fn in (
     _f64, _psign, _pdiv, _cosine_sim, _clip_scale, _row_mean, _col_mean, _row_max, _col_max,
-    _unit_sum, _matrix_norm, _matmul, _transpose, _eye_like, _spd_power, _svd_left, _svd_right,
-    _ns_steps, _ns_iterate, _newton_schulz)}
+    _unit_sum, _matrix_norm, _matmul, _transpose, _eye_like, _spd_power, _svd_finite, _svd_left,
+    _svd_right, _ns_steps, _ns_iterate, _newton_schulz)}
 
 #: the kernels and module constants each kernel calls
 _NEEDS = {
     "_pdiv": ("_psign", "PROTECT_EPS"),
     "_cosine_sim": ("_pdiv",),
     "_clip_scale": ("_pdiv",),
+    "_svd_left": ("_svd_finite",),
+    "_svd_right": ("_svd_finite",),
     "_ns_iterate": ("_ns_steps", "NS_COEFFICIENTS"),
     "_newton_schulz": ("_ns_steps", "NS_COEFFICIENTS", "NS_EPS"),
 }

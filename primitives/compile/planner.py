@@ -389,9 +389,13 @@ class Emitter:
         an = self.an
         self.i = self.END
         self.lines.append(f"# return {', '.join(str(r) for r in an.returns)}")
-        done = [r for s, r in zip(an.states, an.returns[1:])
-                if isinstance(r, str) and an.kinds[r] == "T" and self.env[r] == _buf(s)]
-        outs = [(s, r) for s, r in zip(an.states, an.returns[1:]) if r not in done]
+        pairs = list(zip(an.states, an.returns[1:]))
+        # a state whose new value already sits in its own buffer needs no write; another state
+        # returning the same value still does (``return u, v, v``: m must become v)
+        in_place = {s for s, r in pairs
+                    if isinstance(r, str) and an.kinds[r] == "T" and self.env[r] == _buf(s)}
+        done = [r for s, r in pairs if s in in_place]
+        outs = [(s, r) for s, r in pairs if s not in in_place]
         outs.append(("w", an.returns[0]))
         cloned = set()
         reads = lambda r: self.refs(self.env[r]) if isinstance(r, str) and an.kinds[r] == "T" \

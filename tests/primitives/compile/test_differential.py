@@ -313,27 +313,13 @@ def _first_line(exc) -> str:
 # ---- known bugs: each has a minimal regression case below ------------------------------------
 
 
-def _states_share_a_value(program) -> bool:
-    states = program.returns[1:]
-    return len(set(states)) < len(states)
-
-
 #: name -> (does this problem of this program come from the bug?); an explained problem makes
 #: the random suite xfail (with the count) instead of fail; any other problem fails it
 KNOWN = {
-    "two states returning one value: the fused step leaves the first unwritten":
-        lambda program, problem: _states_share_a_value(program)
-        and problem.startswith(("step_", "export")),
-    "batched_update: a state computed from constants and unbatched scalars (a Python float) "
-    "cannot come out of vmap":
-        lambda program, problem: problem.startswith("batched: raises ValueError")
-        and "must only return Tensors" in problem,
     "interp runs as torch.lerp, NaN for an infinite first argument where the op is infinite":
         lambda program, problem: any(s.op == "interp" for s in program.body)
         and problem.startswith(("step_", "export"))
         and re.search(r"e\.g\. nan against -?\d", problem) is not None,
-    "svd of a non-finite matrix raises (kernels; tests/primitives/test_kinds.py)":
-        lambda program, problem: "LinAlgError" in problem and "svd" in problem,
 }
 
 
@@ -406,7 +392,7 @@ def test_each_path_is_checked():
     assert compare("lr=0.03", run_reference(program, 3, lr=0.03), ref)
 
 
-# ---- regression cases: xfail until the path is fixed ------------------------------------------
+# ---- regression cases (the known ones xfail until the path is fixed) --------------------------
 
 SHARED_STATE = """def f(w, g, m, v: w, lr=0.1):
     return lr * g, v, v"""
@@ -419,17 +405,11 @@ CONSTANT_STATE = """def f(w, g, m, lr=0.1):
     return lr * g, 0.5"""
 
 
-@pytest.mark.xfail(strict=True, reason="primitives/compile (Executor.step_ and the export): when "
-                   "two states return one value that lives in a state buffer, only the last is "
-                   "written: m keeps 0 instead of v's value")
 @pytest.mark.parametrize("source", [SHARED_STATE, SHARED_COMPUTED], ids=["input", "computed"])
 def test_two_states_returning_one_value(source):
     assert check_program(parse(source), 1) == []
 
 
-@pytest.mark.xfail(strict=True, reason="Executor.batched_update (the compiled pure step under "
-                   "vmap): a state computed from constants (or unbatched scalars only) comes back "
-                   "as a Python float, which vmap refuses")
 def test_batched_state_computed_from_constants():
     assert check_program(parse(CONSTANT_STATE), 1) == []
 

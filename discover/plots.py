@@ -9,25 +9,16 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from search.report import pyplot
+
 from .leaderboard import performance_profile, smooth
 
-__all__ = ["plot_curves", "plot_profile"]
-
-
-def _pyplot():
-    try:
-        import matplotlib  # noqa: PLC0415
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt  # noqa: PLC0415
-    except ImportError:
-        return None
-    return plt
+__all__ = ["plot_curves", "plot_profile", "pyplot"]
 
 
 def plot_curves(board, path: Path) -> Path | None:
     """One panel per task: training loss (best learning rate, mean over seeds, smoothed)."""
-    plt = _pyplot()
+    plt = pyplot()
     if plt is None:
         return None
     n = len(board.tasks)
@@ -56,7 +47,7 @@ def plot_curves(board, path: Path) -> Path | None:
 
 def plot_profile(board, path: Path) -> Path | None:
     """AlgoPerf-style performance profile: share of tasks within tau of the fastest program."""
-    plt = _pyplot()
+    plt = pyplot()
     if plt is None:
         return None
     taus, rho, scores = performance_profile(board)

@@ -91,9 +91,9 @@ def format_rl_table(table: RLTable, mask: torch.Tensor | None = None) -> str:
 
 def plot_distribution(table: RLTable, path: Path, names=None, mask=None) -> Path | None:
     """A box and the points per row: the per-level A2C-normalised return (PNG)."""
-    from .plots import _pyplot  # noqa: PLC0415 - matplotlib is optional
+    from .plots import pyplot  # noqa: PLC0415 - matplotlib is optional
 
-    plt = _pyplot()
+    plt = pyplot()
     if plt is None:
         return None
     names = names or [n for n in table.rows if n != "random"]

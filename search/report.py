@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .checkpoint import read_checkpoint
 
-__all__ = ["report", "read_log", "run_figures"]
+__all__ = ["report", "read_log", "run_figures", "pyplot"]
 
 
 def read_log(run_dir: Path) -> list[dict]:
@@ -66,15 +66,24 @@ def run_figures(run_dir: str | Path) -> dict:
     return out
 
 
-def _plots(run_dir: Path, log: list[dict], logbook) -> list[str]:
+def pyplot():
+    """``matplotlib.pyplot`` on the file-only Agg backend, or None when matplotlib (the ``plots``
+    extra) is not installed: the one place the optional import is written; ``discover.plots``
+    uses it too."""
     try:
         import matplotlib  # noqa: PLC0415 - optional (the `plots` extra)
     except ImportError:
-        return []
-
+        return None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
+    return plt
+
+
+def _plots(run_dir: Path, log: list[dict], logbook) -> list[str]:
+    plt = pyplot()
+    if plt is None:
+        return []
     xs = [line["eval"] + 1 for line in log]
     fit = [_value(line["fitness"]) for line in log]
     best, running = [], -math.inf

@@ -8,11 +8,12 @@ The public API, which the command line (:mod:`discover.cli`) uses and nothing mo
 - export: :func:`optimizer` (a ``torch.optim.Optimizer`` class that runs a program),
   :func:`export_source` and :func:`write_export` (the same as a standalone module);
 - evaluation: :func:`evaluate_suite` (a leaderboard against AdamW on a task suite),
-  :func:`write_leaderboard`, and :func:`evaluate_rl` (learned rules and A2C on grid-worlds);
+  :func:`write_leaderboard`, and :func:`evaluate_rl` (learned rules and A2C on grid-worlds, on
+  an :class:`RLSuite`), :func:`write_rl_outputs`;
 - search: :func:`run_search`, :func:`resume`, :func:`report`, :func:`run_figures`,
   :func:`run_log`, :func:`has_checkpoint`, :func:`parse_duration`, :func:`fitness_of` (a
   program's fitness under a search config) and :func:`fitness_protocol`; :func:`meta_train`
-  for the learned rules;
+  and :class:`MetaTrainConfig` for the learned rules;
 - :func:`outputs_dir` (``$DISCOVER_OUTPUTS`` or ``./outputs``) and :class:`UserError`, the base
   of every error that is the user's to fix.
 
@@ -37,7 +38,8 @@ from .library import REGISTRY, get
 from .verify import verify
 
 __all__ = ["UserError", "REGISTRY", "get", "resolve", "verify", "optimizer", "export_source",
-           "write_export", "evaluate_suite", "write_leaderboard", "evaluate_rl", "run_search",
+           "write_export", "evaluate_suite", "write_leaderboard", "evaluate_rl", "RLSuite",
+           "write_rl_outputs", "MetaTrainConfig", "run_search",
            "resume", "report", "run_figures", "run_log", "has_checkpoint", "parse_duration",
            "fitness_of", "fitness_protocol", "meta_train", "outputs_dir"]
 
@@ -47,7 +49,8 @@ _LAZY = {
     "optimizer": "discover.export", "export_source": "discover.export",
     "write_export": "discover.export",
     "evaluate_suite": "discover.evaluate", "write_leaderboard": "discover.evaluate",
-    "evaluate_rl": "discover.rl",
+    "evaluate_rl": "discover.rl", "RLSuite": "discover.rl", "write_rl_outputs": "discover.rl",
+    "MetaTrainConfig": "search.learned",
     "run_search": "discover.runs", "resume": "discover.runs", "report": "discover.runs",
     "run_figures": "discover.runs", "run_log": "discover.runs",
     "has_checkpoint": "discover.runs", "parse_duration": "discover.runs",

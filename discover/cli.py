@@ -19,13 +19,12 @@ import torch
 
 import discover
 from primitives import KINDS, OPS
-from search.learned import MetaTrainConfig
 
 from .benchmarks import step_time, throughput
 from .browse import (describe, entry_row, format_rows, record_verification,
                      verification_table)
 from .errors import UsageError, UserError
-from .rl import RLSuite, format_rl_table, write_rl_outputs
+from .rl import format_rl_table
 
 __all__ = ["main", "build_parser"]
 
@@ -153,11 +152,11 @@ def _eval_rl(args) -> int:
         if program.name in programs or program.name in rules:
             raise UsageError(f"two rows are named {program.name!r}; rename one")
         programs[program.name] = program
-    suite = RLSuite(levels=args.levels, lifetime=args.lifetime, seed=args.seeds[0])
+    suite = discover.RLSuite(levels=args.levels, lifetime=args.lifetime, seed=args.seeds[0])
     table = discover.evaluate_rl(rules, programs, suite)
     print(format_rl_table(table))
     out = Path(args.out) if args.out else discover.outputs_dir() / "eval_rl"
-    files = write_rl_outputs(table, out)
+    files = discover.write_rl_outputs(table, out)
     print("\nwrote " + ", ".join(str(f) for f in files))
     return 0
 
@@ -208,9 +207,9 @@ def _cmd_meta_train(args) -> int:
     overrides = {"steps": args.steps} if args.steps is not None else {}
     saved = run_dir / "config.json"
     if args.resume and saved.exists():  # the run's own settings; --steps may extend it
-        cfg = MetaTrainConfig.load(saved, **overrides)
+        cfg = discover.MetaTrainConfig.load(saved, **overrides)
     else:
-        cfg = MetaTrainConfig(kind=args.kind, seed=args.seed, device=args.device, **overrides)
+        cfg = discover.MetaTrainConfig(kind=args.kind, seed=args.seed, device=args.device, **overrides)
     discover.meta_train(args.kind, cfg, run_dir, resume=bool(args.resume))
     print(f"wrote {run_dir}/ (params.pt, eval.json, log.jsonl)")
     return 0

@@ -76,12 +76,13 @@ class BatchedTrainer:
     """
 
     def __init__(self, executor: Executor, task: Task, names: Sequence[str],
-                 shapes: Sequence[torch.Size], k: int):
+                 shapes: Sequence[torch.Size], k: int, flat: bool | None = None):
+        """``flat``: keep weights as one ``[K, P]`` tensor (None: when the program allows it)."""
         self.executor, self.task, self.k = executor, task, k
         self.names, self.shapes = list(names), [torch.Size(s) for s in shapes]
         self.sizes = [s.numel() for s in self.shapes]
         kinds = {OPS[s.op].kind for s in executor.program.body}
-        self.flat = kinds <= _FLAT_KINDS
+        self.flat = kinds <= _FLAT_KINDS if flat is None else flat
         self.elementwise = kinds <= {"elementwise", "constant"}
         inputs = executor.program.input_names
         self.needs_loss, self.needs_h = "loss" in inputs, "h" in inputs

@@ -1,0 +1,152 @@
+"""B different programs trained together on one task: one batched loss and gradient for all.
+
+:func:`evaluate_population` is :func:`tasks.protocol.evaluate` for a batch of programs (a
+search's untrained children): the ``B x K`` copies (K = learning rates x seeds per program) are
+stacked on one leading dimension, the task's loss and gradient run once under ``torch.func.vmap``
+over all of them, and each program steps its own slice of ``K`` copies with its compiled
+out-of-place step (:meth:`primitives.Executor.batched_update`, as in :mod:`tasks.batched`; see
+:class:`primitives.compile.PopulationStep`). A copy that diverges is frozen and scored as the
+worst value on its own; randomness still comes only from ``(task, seed, step)``, so every program
+sees the batches it would see alone and each :class:`~tasks.protocol.Result` equals the one
+:func:`~tasks.protocol.evaluate` gives for that program (float64: to rounding, 1e-9), for any B.
+
+Example::
+
+    >>> from primitives import parse
+    >>> from tasks.synthetic import quadratic
+    >>> sgd = parse("def sgd(w, g, lr=0.1):\\n    return lr * g")
+    >>> mom = parse("def mom(w, g, m, lr=0.1):\\n    m = interp(g, m, 0.9)\\n    return lr * m, m")
+    >>> [r.program for r in evaluate_population([sgd, mom], quadratic("proxy").with_steps(5))]
+    ['sgd', 'mom']
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Mapping, Sequence
+
+import torch
+
+from primitives import Executor, Program, parse
+from primitives.errors import InvalidValue
+
+from .base import Task, resolve_device
+from .batched import BatchedTrainer, all_finite, keep, stack
+from .protocol import DEFAULT_LRS, WORST_METRIC, Result, _batch, _check_grid, _result
+
+__all__ = ["evaluate_population"]
+
+
+class _Member:
+    """One program of the population: its trainer (storage layout, update) and its state."""
+
+    def __init__(self, program, task, names, shapes, k, inits, n_seed, grid, hyper, device,
+                 dtype):
+        self.program = program
+        self.executor = Executor(program)
+        self.fixed = self.executor.hyperparameters(hyper)
+        self.trainer = BatchedTrainer(self.executor, task, names, shapes, k)
+        params = [[inits[c % n_seed][n] for n in names] for c in range(k)]
+        copy_hyper = [dict(self.fixed, **({"lr": grid[c // n_seed]} if grid else {}))
+                      for c in range(k)]
+        self.state = self.trainer.init_state(params, copy_hyper)
+        self.hyper = dict(self.fixed)
+        if grid:
+            self.hyper["lr"] = torch.tensor([h["lr"] for h in copy_hyper], dtype=dtype,
+                                            device=device)
+
+    def step(self, weights, grads, t, loss, h):
+        """New weights (per-parameter layout) and state for this program's K copies."""
+        tr = self.trainer
+        storage = tr.to_storage(weights)
+        upd, new_state = tr.update(storage, tr.to_storage(grads), self.state, self.hyper, t, loss,
+                                   None if h is None else tr.to_storage(h))
+        return tr.to_params([w - u for w, u in zip(storage, upd)]), new_state
+
+
+def evaluate_population(programs: Sequence[Program | str], task: Task,
+                        lrs: Sequence[float] | None = DEFAULT_LRS, seeds: Sequence[int] = (0, 1),
+                        device: str | torch.device = "cpu",
+                        hypers: Sequence[Mapping[str, float] | None] | None = None, *,
+                        dtype: torch.dtype = torch.float32) -> list[Result]:
+    """:func:`tasks.protocol.evaluate` of every program of ``programs`` on ``task``, trained as
+    one batched computation; ``hypers``: each program's other hyperparameters (or None)."""
+    start = time.perf_counter()
+    programs = [parse(p) if isinstance(p, str) else p for p in programs]
+    if not programs:
+        raise InvalidValue("evaluate_population needs at least one program")
+    hypers = list(hypers) if hypers is not None else [None] * len(programs)
+    if len(hypers) != len(programs):
+        raise InvalidValue(f"{len(hypers)} hyperparameter sets for {len(programs)} programs")
+    device = resolve_device(device)
+    seeds = tuple(seeds)
+    grids = [_check_grid(p, Executor(p).hyperparameters(h), h, lrs, seeds)
+             for p, h in zip(programs, hypers)]
+    grid = grids[0]
+    n_lr, n_seed, b = (len(grid) if grid else 1), len(seeds), len(programs)
+    k = n_lr * n_seed
+
+    inits = [task.init(s, device, dtype) for s in seeds]
+    names = list(inits[0])
+    shapes = [inits[0][n].shape for n in names]
+    members = [_Member(p, task, names, shapes, k, inits, n_seed, g, h, device, dtype)
+               for p, g, h in zip(programs, grids, hypers)]
+    # the loss, gradient, Hessian probe and metric of all B x K copies, per-parameter layout
+    shared = BatchedTrainer(members[0].executor, task, names, shapes, b * k, flat=False)
+    shared.needs_h = any(m.trainer.needs_h for m in members)
+    weights = stack([[inits[c % n_seed][n] for n in names] for c in range(b * k)])
+    val_batch = task.validation_batch(device, dtype)
+    with torch.no_grad():
+        initial = shared.metric([p[:n_seed] for p in weights], val_batch)
+    weights, alive, losses = _train(shared, members, weights, seeds, n_lr, device, dtype)
+    with torch.no_grad():
+        final = shared.metric(weights, val_batch)
+    ok = alive & torch.isfinite(final)
+    final = torch.where(ok, final, WORST_METRIC)
+    now = time.perf_counter()
+    share = now - (now - start) / b  # each row's wall time: 1/B of the whole
+    return [_result(m.program, task, g, seeds, final[i * k:(i + 1) * k], initial,
+                    ok[i * k:(i + 1) * k], losses[:, i * k:(i + 1) * k], m.fixed, share, device)
+            for i, (m, g) in enumerate(zip(members, grids))]
+
+
+def _train(shared, members, weights, seeds, n_lr, device, dtype):
+    """:func:`tasks.protocol._train` over B programs: one gradient for all copies, one update
+    per program on its slice; a copy that diverges keeps its last finite weights and state."""
+    task, total = shared.task, shared.k
+    k = total // len(members)
+    seed_of_copy = torch.arange(total, device=device) % len(seeds)
+    alive = torch.ones(total, dtype=torch.bool, device=device)
+    losses, alive_before = [], []
+    for step in range(task.num_steps):
+        batch = _batch(task, seeds, n_lr * len(members), step, device, dtype)
+        grads, loss = shared.grad_and_loss(weights, batch)
+        h = (shared.hessian_diagonal(weights, batch, seeds, seed_of_copy, step)
+             if shared.needs_h else None)
+        with torch.no_grad():
+            parts, states = [], []
+            for i, m in enumerate(members):
+                cut = slice(i * k, (i + 1) * k)
+                new_w, new_state = m.step([w[cut] for w in weights], [g[cut] for g in grads],
+                                          float(step + 1), loss[cut],
+                                          None if h is None else [x[cut] for x in h])
+                parts.append(new_w)
+                states.append(new_state)
+            new_weights = [torch.cat(ws) for ws in zip(*parts)]
+            losses.append(loss)
+            alive_before.append(alive)
+            alive = alive & all_finite([loss, *new_weights], total)
+            weights = [keep(alive, n, w) for n, w in zip(new_weights, weights)]
+            for i, (m, new_state) in enumerate(zip(members, states)):
+                living = alive[i * k:(i + 1) * k]
+                m.state = {s: [keep(living, n, o) for n, o in zip(new_state[s], m.state[s])]
+                           for s in m.state}
+        if step % 50 == 49 and not bool(alive.any()):
+            break
+    curves = torch.full((task.num_steps, total), math.nan, dtype=dtype, device=device)
+    if losses:
+        done = len(losses)
+        curves[:done] = torch.where(torch.stack(alive_before), torch.stack(losses), math.nan)
+    return weights, alive, curves
+

@@ -56,12 +56,18 @@ class _Member:
             self.hyper["lr"] = torch.tensor([h["lr"] for h in copy_hyper], dtype=dtype,
                                             device=device)
 
-    def step(self, weights, grads, t, loss, h):
-        """New weights (per-parameter layout) and state for this program's K copies."""
+    def step(self, weights, grads, t, loss, batch, seeds, step):
+        """New weights (per-parameter layout) and state for this program's K copies; ``h``
+        (for programs that read it) from the same probes as alone, on this slice only."""
         tr = self.trainer
         storage = tr.to_storage(weights)
+        h = None
+        if tr.needs_h:
+            seed_of_copy = torch.arange(tr.k, device=storage[0].device) % len(seeds)
+            with torch.enable_grad():
+                h = tr.hessian_diagonal(storage, batch, seeds, seed_of_copy, step)
         upd, new_state = tr.update(storage, tr.to_storage(grads), self.state, self.hyper, t, loss,
-                                   None if h is None else tr.to_storage(h))
+                                   h)
         return tr.to_params([w - u for w, u in zip(storage, upd)]), new_state
 
 
@@ -92,9 +98,8 @@ def evaluate_population(programs: Sequence[Program | str], task: Task,
     shapes = [inits[0][n].shape for n in names]
     members = [_Member(p, task, names, shapes, k, inits, n_seed, g, h, device, dtype)
                for p, g, h in zip(programs, grids, hypers)]
-    # the loss, gradient, Hessian probe and metric of all B x K copies, per-parameter layout
+    # the loss, gradient and metric of all B x K copies, per-parameter layout
     shared = BatchedTrainer(members[0].executor, task, names, shapes, b * k, flat=False)
-    shared.needs_h = any(m.trainer.needs_h for m in members)
     weights = stack([[inits[c % n_seed][n] for n in names] for c in range(b * k)])
     val_batch = task.validation_batch(device, dtype)
     with torch.no_grad():
@@ -116,21 +121,18 @@ def _train(shared, members, weights, seeds, n_lr, device, dtype):
     per program on its slice; a copy that diverges keeps its last finite weights and state."""
     task, total = shared.task, shared.k
     k = total // len(members)
-    seed_of_copy = torch.arange(total, device=device) % len(seeds)
     alive = torch.ones(total, dtype=torch.bool, device=device)
     losses, alive_before = [], []
     for step in range(task.num_steps):
         batch = _batch(task, seeds, n_lr * len(members), step, device, dtype)
         grads, loss = shared.grad_and_loss(weights, batch)
-        h = (shared.hessian_diagonal(weights, batch, seeds, seed_of_copy, step)
-             if shared.needs_h else None)
         with torch.no_grad():
             parts, states = [], []
             for i, m in enumerate(members):
                 cut = slice(i * k, (i + 1) * k)
                 new_w, new_state = m.step([w[cut] for w in weights], [g[cut] for g in grads],
-                                          float(step + 1), loss[cut],
-                                          None if h is None else [x[cut] for x in h])
+                                          float(step + 1), loss[cut], [x[cut] for x in batch],
+                                          seeds, step)
                 parts.append(new_w)
                 states.append(new_state)
             new_weights = [torch.cat(ws) for ws in zip(*parts)]

@@ -7,6 +7,9 @@
   a wider CNN, a 3-layer transformer, a condition number of 1e4, a 32-D Rosenbrock, an NQM with
   another noise level, L2-regularised logistic regression, an A2C agent with tanh networks and
   1000-step CartPole episodes).
+- ``pressure``: tasks where ``discover bench calibrate`` measured tuned heavy-ball at <= 0.6 of
+  Adam and the Adam-class rules at >= 0.8 (per-coordinate adaptivity is necessary), plus
+  controls where momentum beats Adam (see :mod:`tasks.pressure_quadratics` and its siblings).
 
 Example::
 
@@ -20,6 +23,9 @@ from primitives.errors import InvalidValue
 
 from .base import Task
 from .language import transformer
+from .pressure_logistic import sparse_logistic
+from .pressure_quadratics import (block_quadratic, homogeneous_blocks, rotated_quadratic,
+                                  zipf_quadratic)
 from .rl.cartpole import cartpole
 from .synthetic import logistic, noisy_quadratic, quadratic, rosenbrock
 from .vision import cnn, mlp
@@ -37,6 +43,9 @@ SUITES: dict[str, tuple[Task, ...]] = {
     "proxy": _suite("proxy"),
     "validation": _suite("validation"),
     "test": _suite("test"),
+    # the tasks calibrate confirmed (pressure), then the controls
+    "pressure": (zipf_quadratic("proxy"), block_quadratic("proxy"), sparse_logistic("proxy"),
+                 rotated_quadratic("proxy"), homogeneous_blocks("proxy")),
 }
 
 

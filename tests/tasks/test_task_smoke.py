@@ -42,7 +42,8 @@ def test_one_step_gives_finite_loss_gradients_and_metric(task):
         assert p.grad is not None and p.grad.shape == p.shape, name
         assert torch.isfinite(p.grad).all(), name
     assert math.isfinite(task.validate({k: v.detach() for k, v in params.items()}))
-    assert task.family in ("synthetic", "vision", "language", "rl")
+    assert task.family in ("synthetic", "vision", "language", "rl", "pressure_quadratics",
+                           "pressure_logistic", "pressure_nets")
 
 
 @pytest.mark.parametrize("task", ALL_TASKS, ids=lambda t: t.name)

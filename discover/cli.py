@@ -20,10 +20,11 @@ import torch
 import discover
 from primitives import KINDS, OPS
 
-from .benchmarks import calibrate, step_time, throughput
+from .benchmarks import step_time, throughput
 from .browse import (describe, entry_row, format_rows, record_verification,
                      verification_table)
-from .errors import UsageError, UserError
+from .errors import MissingRun, UsageError, UserError
+from .inputs import checked_program
 from .rl import format_rl_table
 
 __all__ = ["main", "build_parser"]
@@ -92,7 +93,7 @@ def _cmd_verify(args) -> int:
 
 
 def _cmd_export(args) -> int:
-    program = discover.resolve(args.program)
+    program = checked_program(args.program)
     path = discover.write_export(program, args.output, class_name=args.class_name)
     print(f"wrote {path} (program {program.name!r})")
     return 0
@@ -121,18 +122,6 @@ def _cmd_bench_throughput(args) -> int:
     return 0
 
 
-def _cmd_bench_calibrate(args) -> int:
-    if args.threads < 1 or (args.steps is not None and args.steps < 1):
-        raise UsageError("--threads and --steps must be >= 1")
-    tasks = calibrate.select_tasks(args.suite, args.tasks)
-    if args.steps is not None:
-        tasks = [t.with_steps(args.steps) for t in tasks]
-    out = Path(args.out) if args.out else discover.outputs_dir() / "bench-calibrate"
-    calibrate.run(tasks, out, seeds=tuple(args.seeds), device=_device(args.device),
-                  threads=args.threads, timing=not args.no_timing)
-    return 0
-
-
 def _cmd_eval(args) -> int:
     if args.suite == "rl":
         return _eval_rl(args)
@@ -141,8 +130,8 @@ def _cmd_eval(args) -> int:
     if not args.programs:
         raise UsageError("give at least one program (a library name or a .py file)")
     device = _device(args.device)
-    board = discover.evaluate_suite(args.programs, args.suite, device=str(device),
-                                    seeds=args.seeds)
+    programs = [checked_program(ref) for ref in args.programs]  # before any training
+    board = discover.evaluate_suite(programs, args.suite, device=str(device), seeds=args.seeds)
     print(board.table())
     out = Path(args.out) if args.out else discover.outputs_dir() / f"eval_{args.suite}"
     files = discover.write_leaderboard(board, out)
@@ -157,10 +146,14 @@ def _eval_rl(args) -> int:
     rules = {"untrained-lpg": None}
     for ref in args.rules or []:
         path = Path(ref) if Path(ref).is_dir() else discover.outputs_dir() / ref
+        missing = [n for n in ("params.pt", "config.json") if not (path / n).is_file()]
+        if missing:
+            raise MissingRun(f"--rules {ref}: no finished meta-train run at {path} (no "
+                             f"{' or '.join(missing)})")
         rules[path.name] = path
     programs = {}
     for ref in args.programs:
-        program = discover.resolve(ref)
+        program = checked_program(ref)
         if program.name in programs or program.name in rules:
             raise UsageError(f"two rows are named {program.name!r}; rename one")
         programs[program.name] = program
@@ -204,7 +197,8 @@ def _cmd_search(args) -> int:
 def _cmd_resume(args) -> int:
     changes = {"budget": args.budget} if args.budget is not None else {}
     changes.update(_clock(args))
-    _print_run(discover.resume(args.run, progress=True, **changes))
+    _print_run(discover.resume(args.run, progress=True, convert=args.convert_checkpoint,
+                               **changes))
     return 0
 
 
@@ -257,18 +251,6 @@ def _add_bench(sub) -> None:
     b.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     b.add_argument("--no-suite", action="store_true", help="skip the proxy suite")
     b.set_defaults(func=_cmd_bench_throughput)
-
-    b = bench.add_parser("calibrate", help="tuned SGD, heavy-ball, Adam-class and sign rules "
-                         "per task against Adam: which tasks are pressure tasks or controls")
-    b.add_argument("--suite", default="pressure", help="the tasks of this suite (default pressure)")
-    b.add_argument("--tasks", nargs="+", metavar="TASK", help="task names instead of a suite")
-    b.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="default: 0 1 2")
-    b.add_argument("--steps", type=int, help="another step budget (a quick look)")
-    b.add_argument("--device", choices=["cpu", "cuda", "auto"], default="cpu")
-    b.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
-    b.add_argument("--no-timing", action="store_true", help="skip the seconds per evaluation")
-    b.add_argument("--out", help="output folder (default outputs/bench-calibrate)")
-    b.set_defaults(func=_cmd_bench_calibrate)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -339,6 +321,9 @@ def build_parser() -> argparse.ArgumentParser:
     when = p.add_mutually_exclusive_group()
     when.add_argument("--budget", type=int, metavar="N", help="new total evaluation budget")
     when.add_argument("--time", metavar="T", help="new total search time: 300, 90s, 5m, 1h")
+    p.add_argument("--convert-checkpoint", action="store_true", help="first convert the run's "
+                   "old checkpoint.pkl to checkpoint.json; this unpickles it, which can run "
+                   "code: only for runs you made yourself")
     p.set_defaults(func=_cmd_resume)
 
     p = sub.add_parser("meta-train", help="meta-train a learned RL objective (LPG, "

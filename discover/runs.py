@@ -22,11 +22,14 @@ from search.fitness import lr_grid, make_fitness, task_names
 from search.report import read_log
 from search.report import report as _report
 from search.report import run_figures as _run_figures
-from search.run import CHECKPOINT, RunResult, default_run_dir
+from search.checkpoint import CHECKPOINT, convert_checkpoint
+from search.checkpoint import has_checkpoint as _has_checkpoint
+from search.run import RunResult, default_run_dir
 from search.run import resume as _resume
 from search.run import run_search as _run_search
 
 from .export import write_export
+from .inputs import checked_program
 from .paths import find_run
 from .programs import resolve
 
@@ -73,8 +76,10 @@ def run_search(config: SearchConfig | str | Path | None = None, *, start=None, b
         config = load_config(config, **overrides)
     else:
         config = SearchConfig.from_dict(overrides)
-    start = [resolve(s) for s in (config.start if start is None else start)]
-    baseline = resolve(config.baseline if baseline is None else baseline)
+    # every input is checked before anything is written: programs that cannot run, task names
+    start = [checked_program(s) for s in (config.start if start is None else start)]
+    baseline = checked_program(config.baseline if baseline is None else baseline)
+    task_names(config.suite, config.tasks)
     run_dir = Path(run_dir) if run_dir is not None else default_run_dir(config)
     if has_checkpoint(run_dir):
         raise ConfigError(f"{run_dir} already holds a run: continue it with `discover resume "
@@ -84,13 +89,16 @@ def run_search(config: SearchConfig | str | Path | None = None, *, start=None, b
 
 
 def resume(run: str | Path, *, progress: bool = True, export: bool = True,
-           **changes) -> RunResult:
+           convert: bool = False, **changes) -> RunResult:
     """Continue a stopped run (a directory or a name under the outputs root) and finish it.
 
     ``changes`` alter its settings first, e.g. ``budget=200`` to extend a finished run or
-    ``budget=None, time_limit=600``.
+    ``budget=None, time_limit=600``. ``convert``: first convert the run's old pickle checkpoint
+    (``checkpoint.pkl``) to JSON; this unpickles it, so only for runs you made yourself.
     """
     run_dir = find_run(run)
+    if convert:
+        convert_checkpoint(run_dir)
     if not has_checkpoint(run_dir):
         raise ConfigError(f"{run_dir} has no {CHECKPOINT} (it stopped before its first batch): "
                           "start it again with `discover search`")
@@ -99,8 +107,9 @@ def resume(run: str | Path, *, progress: bool = True, export: bool = True,
 
 
 def has_checkpoint(run_dir: str | Path) -> bool:
-    """Whether ``run_dir`` holds a run that :func:`resume` can continue."""
-    return (Path(run_dir) / CHECKPOINT).exists()
+    """Whether ``run_dir`` holds a run's checkpoint (the latest, the previous one or the old
+    pickle format, which :func:`resume` refuses until converted)."""
+    return _has_checkpoint(run_dir)
 
 
 def report(run: str | Path) -> Path:
@@ -138,5 +147,5 @@ def fitness_of(program, config: SearchConfig, baseline=None) -> tuple[float, dic
     baseline = resolve(config.baseline if baseline is None else baseline)
     fitness = make_fitness(baseline, setup["tasks"], lr_grid(config), tuple(config.seeds),
                            config.num_steps, config.device, config.threads_per_worker)
-    scores = fitness.scores(resolve(program))
+    scores = fitness.scores(checked_program(program))
     return sum(scores.values()) / len(scores), scores

@@ -28,13 +28,14 @@ Example::
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 
 from primitives import Program, eliminate_dead_code, fingerprint, structural_hash
 from primitives.analysis import INVALID
 
 __all__ = ["CANDIDATE_NAME", "FINGERPRINT_STEPS", "CacheKeys", "FitnessCache", "canonical",
-           "program_keys"]
+           "program_keys", "encode_float", "decode_float"]
 
 #: steps of the behavioural fingerprint (enough for a state to reach the update through two
 #: accumulators and a bias correction)
@@ -68,7 +69,8 @@ def program_keys(program: Program, use_fingerprint: bool = True) -> CacheKeys:
 class FitnessCache:
     """Fitness by structural hash and by fingerprint, with hit counts.
 
-    Plain dicts and counters, so it pickles into a checkpoint as is.
+    Plain dicts and counters: :meth:`to_json` and :meth:`from_json` write and read it as JSON
+    data for a checkpoint (non-finite fitnesses as "inf", "-inf", "nan").
     """
 
     by_hash: dict[str, float] = field(default_factory=dict)
@@ -115,3 +117,33 @@ class FitnessCache:
 
     def __len__(self) -> int:
         return len(self.by_hash)
+
+    def to_json(self) -> dict:
+        """The cache as plain JSON data (dicts in insertion order)."""
+        return {"by_hash": {k: encode_float(v) for k, v in self.by_hash.items()},
+                "by_fingerprint": {k: encode_float(v) for k, v in self.by_fingerprint.items()},
+                "lookups": self.lookups, "hash_hits": self.hash_hits,
+                "fingerprint_hits": self.fingerprint_hits}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "FitnessCache":
+        """The cache :meth:`to_json` wrote; malformed data raises ``KeyError``, ``TypeError`` or
+        ``ValueError``."""
+        return cls({str(k): decode_float(v) for k, v in data["by_hash"].items()},
+                   {str(k): decode_float(v) for k, v in data["by_fingerprint"].items()},
+                   int(data["lookups"]), int(data["hash_hits"]), int(data["fingerprint_hits"]))
+
+
+def encode_float(x: float):
+    """``x`` as strict JSON: a number, or "inf" / "-inf" / "nan" (JSON has no non-finite numbers;
+    a finite float is written by ``repr``, which reads back to the same float)."""
+    x = float(x)
+    return x if math.isfinite(x) else repr(x)
+
+
+def decode_float(x) -> float:
+    """The float :func:`encode_float` wrote; anything else is a ``ValueError``."""
+    if isinstance(x, bool) or not isinstance(x, (int, float, str)) or (
+            isinstance(x, str) and x not in ("inf", "-inf", "nan")):
+        raise ValueError(f"expected a number, got {x!r}")
+    return float(x)

@@ -17,10 +17,11 @@ them: they receive program source), ``toolbox.select = tools.selTournament``, ``
         children, state = search.ask(state, 8)
         state = search.tell(state, children, [fitness(to_program(c)) for c in children])
 
-``ask`` and ``tell`` never modify the state they are given, and the state pickles (it carries
-its own ``random.Random``), so a checkpoint is ``pickle.dump(state)`` and a resumed search asks
-exactly what the uninterrupted one would have. Fitness is higher-is-better; NaN and inf count as
-the worst value, :data:`WORST`.
+``ask`` and ``tell`` never modify the state they are given, and the state is explicit (it
+carries its own ``random.Random``): :func:`state_to_json` writes it as plain JSON data (programs
+as source, the RNG state as numbers) and :func:`state_from_json` reads it back without running
+any code, so a resumed search asks exactly what the uninterrupted one would have. Fitness is
+higher-is-better; NaN and inf count as the worst value, :data:`WORST`.
 """
 
 from __future__ import annotations
@@ -35,13 +36,13 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from deap import base, creator, tools
 
-from primitives import Program, reads_gradient, scales_with_lr
+from primitives import Program, parse, reads_gradient, scales_with_lr, to_source
 
-from .cache import canonical, program_keys
+from .cache import canonical, decode_float, encode_float, program_keys
 from .mutation import MutationInfo, mutate_valid, random_program
 
 __all__ = ["WORST", "EvolutionState", "RegularizedEvolution", "to_individual", "to_program",
-           "live_length"]
+           "live_length", "state_to_json", "state_from_json"]
 
 #: the fitness of a diverged or failed evaluation
 WORST = -math.inf
@@ -122,7 +123,7 @@ _START_CHECKS = (("needs_gradient", reads_gradient, "do not read g", "require_gr
 
 @dataclass
 class EvolutionState:
-    """Everything a search needs to continue: pickle it to checkpoint."""
+    """Everything a search needs to continue (:func:`state_to_json` checkpoints it)."""
 
     rng: random.Random
     population: list = field(default_factory=list)  # individuals, oldest first
@@ -320,3 +321,89 @@ def _global_random(rng: random.Random):
     finally:
         rng.setstate(random.getstate())
         random.setstate(saved)
+
+
+# ---- the state as JSON data (checkpoints) ------------------------------------------------------
+
+
+def _rng_to_json(rng: random.Random) -> list:
+    version, internal, gauss = rng.getstate()
+    return [version, list(internal), gauss]
+
+
+def _rng_from_json(data) -> random.Random:
+    version, internal, gauss = data
+    if not all(isinstance(i, int) for i in internal):
+        raise ValueError("an RNG state holds integers only")
+    rng = random.Random()
+    rng.setstate((int(version), tuple(internal), None if gauss is None else float(gauss)))
+    return rng
+
+
+def _individual_to_json(ind) -> dict:
+    return {"source": to_source(to_program(ind)), "key": ind.key, "fingerprint": ind.fingerprint,
+            "length": ind.length, "origin": ind.origin, "kind": ind.kind, "birth": ind.birth,
+            "fitness": [encode_float(v) for v in ind.fitness.values]}
+
+
+def _individual_from_json(data: dict, programs: dict):
+    """The individual ``data`` describes; ``programs`` caches parsed sources (populations hold
+    many copies of one program)."""
+    source = data["source"]
+    if source not in programs:
+        programs[source] = parse(source)
+    program = programs[source]
+    ind = creator.ProgramIndividual(program.body)
+    ind.params, ind.returns, ind.name = program.params, program.returns, program.name
+    ind.key, ind.fingerprint = str(data["key"]), data["fingerprint"]
+    if ind.fingerprint is not None:
+        ind.fingerprint = str(ind.fingerprint)
+    ind.length, ind.birth = int(data["length"]), int(data["birth"])
+    ind.origin, ind.kind = str(data["origin"]), str(data["kind"])
+    ind.fitness.values = tuple(decode_float(v) for v in data["fitness"])
+    return ind
+
+
+def _record_value(x):
+    return x if isinstance(x, int) and not isinstance(x, bool) else decode_float(x)
+
+
+def state_to_json(state: EvolutionState) -> dict:
+    """``state`` as plain JSON data: programs as source, the RNG state as integers, non-finite
+    floats as strings. :func:`state_from_json` reads it back to an equal state."""
+    hof = state.hall_of_fame
+    return {"rng": _rng_to_json(state.rng),
+            "population": [_individual_to_json(ind) for ind in state.population],
+            "queued": [[to_source(p), origin] for p, origin in state.queued],
+            "origins": [to_source(p) for p in state.origins],
+            "hall_of_fame": None if hof is None else {
+                "maxsize": hof.maxsize, "items": [_individual_to_json(i) for i in hof.items]},
+            "logbook": [{k: (v if isinstance(v, int) else encode_float(v)) for k, v in r.items()}
+                        for r in state.logbook],
+            "asked": state.asked, "told": state.told, "best": encode_float(state.best),
+            "best_at": state.best_at, "restarts": state.restarts, "invalid": state.invalid,
+            "failed": state.failed, "kinds": dict(state.kinds)}
+
+
+def state_from_json(data: dict) -> EvolutionState:
+    """The :class:`EvolutionState` that :func:`state_to_json` wrote. Only parses program source
+    (never runs code); malformed data raises ``KeyError``, ``TypeError`` or ``ValueError``
+    (a :class:`~primitives.ProgramError` for bad source)."""
+    programs: dict = {}
+    state = EvolutionState(rng=_rng_from_json(data["rng"]))
+    state.population = [_individual_from_json(d, programs) for d in data["population"]]
+    state.queued = [(parse(source), str(origin)) for source, origin in data["queued"]]
+    state.origins = [parse(source) for source in data["origins"]]
+    hof = data["hall_of_fame"]
+    if hof is not None:
+        state.hall_of_fame = tools.HallOfFame(int(hof["maxsize"]), similar=_same_program)
+        state.hall_of_fame.items = [_individual_from_json(d, programs) for d in hof["items"]]
+        # DEAP keeps the fitnesses ascending beside the items, best first
+        state.hall_of_fame.keys = [i.fitness for i in reversed(state.hall_of_fame.items)]
+    for record in data["logbook"]:
+        state.logbook.record(**{str(k): _record_value(v) for k, v in record.items()})
+    for name in ("asked", "told", "best_at", "restarts", "invalid", "failed"):
+        setattr(state, name, int(data[name]))
+    state.best = decode_float(data["best"])
+    state.kinds = Counter({str(k): int(v) for k, v in data["kinds"].items()})
+    return state

@@ -196,7 +196,7 @@ def _stage_sections(run_dir: Path) -> list[str]:
                       for r in rows], ["program", "mean"] + tasks) + [""]
     if (run_dir / "best_program.py").exists():
         md += ["## Files", "", "`best_program.py` (the winner), `hall_of_fame.csv`, `log.jsonl`, "
-               "`checkpoint.pkl`, `config.json`" +
+               "`checkpoint.json`, `config.json`" +
                (", `best_optimizer.py` (torch.optim export)"
                 if (run_dir / "best_optimizer.py").exists() else ""), ""]
     return md

@@ -7,9 +7,10 @@ evaluate the misses through joblib, tell) and writes ``outputs/<run>/``:
   the op set and the git commit of the code (:func:`code_version`);
 - ``baseline.json``: the baseline's metrics per task (computed once);
 - ``log.jsonl``: one line per scored child (index, hash, fitness, cache hit, seconds, source);
-- ``checkpoint.pkl``: evolution state (population, hall of fame, logbook, its RNG), cache,
-  fitness, elapsed time and the global random/numpy/torch RNG states, written atomically
-  (temporary file + ``os.replace``) after every batch;
+- ``checkpoint.json`` (and ``checkpoint.prev.json``, the one before): evolution state
+  (population, hall of fame, logbook, its RNG), cache, fitness protocol, elapsed time and the
+  global random/numpy/torch RNG states as JSON data, written atomically after every batch
+  (:mod:`search.checkpoint`: no pickle, so loading a shared run never runs code);
 - at the end (:mod:`search.funnel`): ``hall_of_fame.csv``, ``best_program.py``, funnel, test and
   simplification results, plots and ``report.md``.
 
@@ -24,7 +25,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import pickle
 import random
 import subprocess
 import sys
@@ -41,7 +41,8 @@ from primitives import Program, parse, to_source
 from tasks.protocol import normalised_score
 
 from .cache import CacheKeys, FitnessCache, canonical, program_keys
-from .checkpoint import CHECKPOINT, load_checkpoint
+from .checkpoint import (CHECKPOINT, CheckpointError, has_checkpoint, load_checkpoint,
+                         write_checkpoint)
 from .config import SearchConfig, load_config, save_config
 from .evolution import EvolutionState, RegularizedEvolution, to_program
 from .fitness import SuiteFitness, baseline_for, lr_grid, score_source, task_names
@@ -96,7 +97,7 @@ def run_search(config: SearchConfig, start_programs: Sequence[Program],
         on_finish: ``on_finish(best_program, run_dir)`` at the end, e.g. to export it.
     """
     run_dir = Path(run_dir) if run_dir is not None else default_run_dir(config)
-    if (run_dir / CHECKPOINT).exists():
+    if has_checkpoint(run_dir):
         raise FileExistsError(f"{run_dir} already holds a run; continue it with resume or "
                               "choose another name")
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -118,32 +119,57 @@ def run_search(config: SearchConfig, start_programs: Sequence[Program],
 
 
 def resume(run_dir: str | Path, progress: bool = True, on_finish: FinishHook | None = None,
-           **changes) -> RunResult:
+           fitness: Callable[[str], float] | None = None, **changes) -> RunResult:
     """Continue the run in ``run_dir`` from its checkpoint and finish its budget.
 
     ``changes`` are config settings to alter first, e.g. ``budget=200`` to extend a finished
-    run or ``budget=None, time_limit=600``; they are saved to ``config.json``.
+    run or ``budget=None, time_limit=600``; they are saved to ``config.json``. ``fitness``: the
+    function given to :func:`run_search`, if one was (functions are not stored in checkpoints).
+    Everything is read and checked before anything is written: a directory that cannot be
+    continued is a :class:`~search.checkpoint.CheckpointError` (one line).
     """
     run_dir = Path(run_dir)
-    if not (run_dir / CHECKPOINT).exists():
-        raise FileNotFoundError(f"{run_dir} has no {CHECKPOINT}: not a search run "
-                                "(or it stopped before its first batch; start it again)")
+    for name in ("config.json", "inputs.json", "log.jsonl"):
+        if not (run_dir / name).is_file():
+            raise CheckpointError(f"{run_dir} is not a search run that can be continued: "
+                                  f"{name} is missing")
+    if not has_checkpoint(run_dir):
+        raise CheckpointError(f"{run_dir} has no {CHECKPOINT}: it stopped before its first "
+                              "batch; start it again")
     ckpt = load_checkpoint(run_dir)
+    if ckpt.pop("custom_fitness"):
+        if fitness is None:
+            raise CheckpointError(f"{run_dir} was scored by a function given to run_search; "
+                                  "give it again: resume(run_dir, fitness=...)")
+        ckpt["fitness"] = fitness
+    start, baseline, ops = _inputs(run_dir)
     config = load_config(run_dir / "config.json", **changes)
     if changes:
         save_config(config, run_dir / "config.json")
         ckpt["done"] = False
-    inputs = json.loads((run_dir / "inputs.json").read_text())
-    start = [parse(s) for s in inputs["start"]]
-    search = RegularizedEvolution(config.replace(ops=inputs["ops"]), start, seed=config.seed)
+    search = RegularizedEvolution(config.replace(ops=ops), start, seed=config.seed)
+    if (run_dir / "log.jsonl").stat().st_size < ckpt["log_bytes"]:
+        raise CheckpointError(f"{run_dir}/log.jsonl is shorter than its checkpoint says: the "
+                              "log was cut or replaced, so the run cannot continue exactly")
     with open(run_dir / "log.jsonl", "r+b") as fh:  # drop lines of the batch that was in flight
         fh.truncate(ckpt["log_bytes"])
     if ckpt["rng"] is not None:
         random.setstate(ckpt["rng"]["random"])
         np.random.set_state(ckpt["rng"]["numpy"])
         torch.set_rng_state(ckpt["rng"]["torch"])
-    return _Run(run_dir, config, search, parse(inputs["baseline"]), ckpt, progress,
-                on_finish).go()
+    return _Run(run_dir, config, search, baseline, ckpt, progress, on_finish).go()
+
+
+def _inputs(run_dir: Path) -> tuple[list[Program], Program, list[str]]:
+    """The start programs, baseline and op set of a run (``inputs.json``), checked."""
+    path = run_dir / "inputs.json"
+    try:
+        inputs = json.loads(path.read_text())
+        start = [parse(s) for s in inputs["start"]]
+        ops = [str(op) for op in inputs["ops"]]
+        return start, parse(inputs["baseline"]), ops
+    except (OSError, ValueError, KeyError, TypeError) as exc:  # ProgramError is a ValueError
+        raise CheckpointError(f"{path} is unreadable: {str(exc).splitlines()[0][:120]}") from None
 
 
 def code_version() -> dict:
@@ -233,6 +259,7 @@ class _Run:
                 left = self._left()
                 if left <= 0 or (cfg.time_limit is not None and elapsed >= cfg.time_limit) \
                         or (cfg.stop_at is not None and self.state.best >= cfg.stop_at):
+                    self.ckpt["elapsed"] = elapsed  # includes the last checkpoint's write
                     break
                 children, state = self.search.ask(self.state, min(cfg.batch_size, left))
                 values, lines = self._score(pool, fitness, children)
@@ -313,13 +340,7 @@ class _Run:
         self.ckpt.update(state=self.state, cache=self.cache, log_bytes=log_bytes,
                          rng={"random": random.getstate(), "numpy": np.random.get_state(),
                               "torch": torch.get_rng_state()})
-        path = self.run_dir / CHECKPOINT
-        tmp = path.with_suffix(".tmp")
-        with open(tmp, "wb") as fh:
-            pickle.dump(self.ckpt, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        write_checkpoint(self.run_dir, self.ckpt)
 
     def _show(self, done_now: int, seconds: float) -> None:
         cfg, s = self.config, self.state

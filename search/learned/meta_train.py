@@ -15,13 +15,15 @@ meta Adam lr 1e-3; ES: 8 pairs, sigma 0.1, lr 0.01, lifetimes 10-250. The first 
 run are staggered (uniform in [K, lifetime]) so agents do not all restart at once.
 
 A run writes ``run_dir/``: ``config.json``, ``log.jsonl`` (one line per logged step),
-``checkpoint.pt`` (atomic write every ``checkpoint_every`` steps and at the end; ``resume=True``
-continues from it), ``params.pt`` (the meta-parameters) and ``eval.json``: the trained rule and
-the run's initial (untrained) meta-network scored by :mod:`tasks.rl.protocol` on
-``eval_levels`` held-out levels at the run's lifetime, per-level returns and A2C-normalised
-returns, median and share >= 0.75. It is the figure ``discover eval --suite rl --rules RUN
---levels EVAL_LEVELS --lifetime LIFETIME`` reports for the run (at the defaults, 64 and 250: plain
-``discover eval --suite rl --rules RUN``).
+``checkpoint.pt`` (every ``checkpoint_every`` steps and at the end: tensors and plain data,
+written to a temporary file, fsynced and renamed, the one before kept as ``checkpoint.prev.pt``;
+``resume=True`` continues from it, or from the previous one when it is damaged; both are read
+with ``torch.load(weights_only=True)``, so a shared run never runs code), ``params.pt`` (the
+meta-parameters) and ``eval.json``: the trained rule and the run's initial (untrained)
+meta-network scored by :mod:`tasks.rl.protocol` on ``eval_levels`` held-out levels at the run's
+lifetime, per-level returns and A2C-normalised returns, median and share >= 0.75. It is the
+figure ``discover eval --suite rl --rules RUN --levels EVAL_LEVELS --lifetime LIFETIME`` reports
+for the run (at the defaults, 64 and 250: plain ``discover eval --suite rl --rules RUN``).
 
 The settings are :class:`search.learned.config.MetaTrainConfig`.
 """
@@ -32,6 +34,7 @@ import dataclasses
 import json
 import math
 import os
+import pickle  # only for its UnpicklingError: files are read with weights_only=True
 import sys
 import time
 from pathlib import Path
@@ -44,6 +47,7 @@ from tasks.rl.agents import A2CConfig, a2c_update, init_a2c, mean_reward, rollou
 from tasks.rl.gridworld import CPU_LEVELS, GridWorld, Levels, sample_levels
 from tasks.rl.protocol import RLSuite, evaluate_learners
 
+from ..checkpoint import CheckpointError
 from ..paths import outputs_dir
 from .config import ES_KINDS, MetaTrainConfig
 from .es import OpenES, flatten, unflatten
@@ -52,10 +56,61 @@ from .lpg import LPGConfig, RuleLearner, init_agent, init_params, meta_loss, tra
 
 __all__ = ["meta_train", "initial_params", "held_out_suite", "evaluate_run", "load_rule"]
 
-def _atomic_save(obj, path: Path) -> None:
+CHECKPOINT, PREVIOUS = "checkpoint.pt", "checkpoint.prev.pt"
+
+#: what reading a damaged or hostile ``.pt`` file can raise (weights_only refuses any object
+#: that is not a tensor, number, string or container of them: pickle.UnpicklingError)
+_UNREADABLE = (OSError, EOFError, RuntimeError, ValueError, KeyError, TypeError, IndexError,
+               AttributeError, pickle.UnpicklingError)
+
+
+def _atomic_save(obj, path: Path, previous: Path | None = None) -> None:
+    """``torch.save`` of plain tensors and containers to a temporary file, fsync, rename; the file
+    it replaces becomes ``previous`` when given. A failing write is a one-line
+    :class:`CheckpointError` and leaves the files already there as they were."""
     tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as fh:
+            torch.save(obj, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if previous is not None and path.exists():
+            os.replace(path, previous)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise CheckpointError(f"cannot write {path}: {exc.strerror or exc}; the previous "
+                              "checkpoint is kept") from None
+
+
+def _load(path: Path):
+    """A ``.pt`` file read with ``weights_only=True``: tensors and plain data, never code."""
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def _restore(make_run, run_dir: Path):
+    """``(run, step)`` from ``checkpoint.pt``, else ``checkpoint.prev.pt`` with a one-line
+    warning; a one-line error when neither can be used."""
+    problems = []
+    for name in (CHECKPOINT, PREVIOUS):
+        path = run_dir / name
+        if not path.exists():
+            problems.append(f"{name} is missing")
+            continue
+        try:
+            saved = _load(path)
+            run = make_run()
+            run.load_state_dict(saved["run"])
+            step = int(saved["step"])
+        except _UNREADABLE as exc:
+            problems.append(f"{name} is unreadable ({str(exc).splitlines()[0][:120]})")
+            continue
+        if name != CHECKPOINT:
+            print(f"discover: warning: {run_dir}: {problems[0]}; resuming from {name}, one "
+                  "checkpoint older", file=sys.stderr, flush=True)
+        return run, step
+    raise CheckpointError(f"meta-train: {run_dir} has no usable checkpoint: "
+                          f"{'; '.join(problems)}")
 
 
 def _log(run_dir: Path, line: dict) -> None:
@@ -233,7 +288,15 @@ def load_rule(run_dir) -> tuple[dict, LPGConfig]:
     if not params_path.exists() or not config_path.exists():
         raise FileNotFoundError(f"{run_dir}: not a finished meta-train run (needs params.pt and "
                                 f"config.json)")
-    return torch.load(params_path), MetaTrainConfig.load(config_path).lpg()
+    try:
+        params = _load(params_path)
+        if not isinstance(params, dict) or not all(isinstance(v, torch.Tensor)
+                                                   for v in params.values()):
+            raise TypeError("not a dict of tensors")
+    except _UNREADABLE as exc:
+        raise CheckpointError(f"{params_path} is unreadable: "
+                              f"{str(exc).splitlines()[0][:120]}") from None
+    return params, MetaTrainConfig.load(config_path).lpg()
 
 
 def meta_train(kind: str, config: MetaTrainConfig | None = None, run_dir=None,
@@ -246,17 +309,18 @@ def meta_train(kind: str, config: MetaTrainConfig | None = None, run_dir=None,
     torch.set_num_threads(1)  # 2-core machines are shared; one thread is the faster choice here
     device = resolve_device(cfg.device)
     run_dir = Path(run_dir) if run_dir is not None else outputs_dir() / "meta-train"
+    if resume and not (run_dir / CHECKPOINT).exists() and not (run_dir / PREVIOUS).exists():
+        raise InvalidValue(f"meta-train: no checkpoint in {run_dir} to resume from")
     run_dir.mkdir(parents=True, exist_ok=True)
-    run = (_ESRun if kind in ES_KINDS else _GradientRun)(cfg, device)
-    start, ckpt = 0, run_dir / "checkpoint.pt"
+    def make_run():
+        return (_ESRun if kind in ES_KINDS else _GradientRun)(cfg, device)
+
+    start, ckpt = 0, run_dir / CHECKPOINT
     if resume:
-        if not ckpt.exists():
-            raise InvalidValue(f"meta-train: no checkpoint in {run_dir} to resume from")
-        saved = torch.load(ckpt, weights_only=False)
-        run.load_state_dict(saved["run"])
-        start = saved["step"]
+        run, start = _restore(make_run, run_dir)
         _truncate_log(run_dir, start)
     else:
+        run = make_run()
         (run_dir / "log.jsonl").unlink(missing_ok=True)
         (run_dir / "config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=1))
     t0 = time.time()
@@ -268,7 +332,7 @@ def meta_train(kind: str, config: MetaTrainConfig | None = None, run_dir=None,
             print(f"meta-train {kind} step {step}/{cfg.steps} reward {stats['reward']:.4f} "
                   f"({rate:.1f} steps/min)", file=sys.stderr, flush=True)
         if step % cfg.checkpoint_every == 0 or step == cfg.steps:
-            _atomic_save({"step": step, "run": run.state_dict()}, ckpt)
+            _atomic_save({"step": step, "run": run.state_dict()}, ckpt, run_dir / PREVIOUS)
     _atomic_save(run.params(), run_dir / "params.pt")
     result = evaluate_run(run.params(), cfg)  # on the CPU, as `discover eval --suite rl`
     (run_dir / "eval.json").write_text(json.dumps(result, indent=1))

@@ -126,6 +126,20 @@ def test_cache_pickles_with_its_counts():
     assert back.lookup(keys) == 0.3 and back.hits == 2 and back.lookups == 3
 
 
+def test_cache_json_round_trip_keeps_values_and_counts():
+    import json
+    import math
+
+    cache = FitnessCache()
+    keys = program_keys(parse(BASE))
+    other = program_keys(parse(DIFFERENT["other op"]))
+    cache.store(keys, 0.3)
+    cache.store(other, -math.inf)
+    cache.lookup(keys)
+    back = FitnessCache.from_json(json.loads(json.dumps(cache.to_json(), allow_nan=False)))
+    assert back == cache and back.lookup(other) == -math.inf and back.hits == 2
+
+
 def test_mutations_of_dead_code_are_cache_hits(adamw):
     """A mutation that only touches dead statements leaves both keys unchanged."""
     p = parse(EQUIVALENT["dead code"])

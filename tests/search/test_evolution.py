@@ -1,5 +1,6 @@
 """Regularized evolution: ask/tell semantics, aging, tournament, restarts, checkpoint round trip."""
 
+import json
 import math
 import pickle
 import random
@@ -8,6 +9,7 @@ import pytest
 
 from primitives import parse
 from search import WORST, RegularizedEvolution, SearchConfig, canonical, to_program
+from search.evolution import state_from_json, state_to_json
 
 
 def _fitness(ind):
@@ -134,6 +136,29 @@ def test_checkpoint_round_trip_asks_the_same(search):
     random.seed(999)
     resumed, _ = _rounds(search, resumed_state, 4)
     assert resumed == uninterrupted
+
+
+def test_json_round_trip_asks_the_same(adamw, tiny):
+    """The checkpoint format: the state as JSON text and back continues exactly, restarts, hall
+    of fame, queued programs, logbook and WORST fitnesses included."""
+    config = SearchConfig(**{**tiny, "restart_after": 8, "restart_from": "alternate"})
+    search = RegularizedEvolution(config, [adamw], seed=5)
+    state = search.init()
+    for i in range(7):
+        children, state = search.ask(state, 4)
+        fits = [_fitness(c) if i < 2 else 0.0 for c in children]
+        state = search.tell(state, children, fits[:-1] + [math.nan])
+    assert state.restarts >= 1 and len(state.hall_of_fame) > 0
+    text = json.dumps(state_to_json(state), allow_nan=False)
+    back = state_from_json(json.loads(text))
+    assert json.dumps(state_to_json(back), allow_nan=False) == text
+    assert list(back.logbook) == list(state.logbook) and back.kinds == state.kinds
+    assert [i.fitness.values for i in back.hall_of_fame] == \
+        [i.fitness.values for i in state.hall_of_fame]
+    uninterrupted, end = _rounds(search, state, 6)
+    resumed, end_back = _rounds(search, back, 6)
+    assert resumed == uninterrupted
+    assert json.dumps(state_to_json(end_back)) == json.dumps(state_to_json(end))
 
 
 def test_search_does_not_touch_the_global_random_stream(search):

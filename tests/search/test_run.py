@@ -32,8 +32,9 @@ def test_a_run_writes_its_outputs(adamw, tiny, tmp_path):
     result = run_search(cfg, [adamw], adamw, tmp_path / "run", progress=False,
                         on_finish=lambda p, d: finished.append((p.name, d)))
     run = tmp_path / "run"
-    for name in ("config.json", "inputs.json", "baseline.json", "log.jsonl", "checkpoint.pkl",
-                 "hall_of_fame.csv", "best_program.py", "simplify.json", "report.md",
+    for name in ("config.json", "inputs.json", "baseline.json", "log.jsonl", "checkpoint.json",
+                 "checkpoint.prev.json", "hall_of_fame.csv", "best_program.py", "simplify.json",
+                 "report.md",
                  "fitness.png", "length.png"):
         assert (run / name).exists(), name
     log = _log(run)

@@ -100,3 +100,46 @@ def test_default_run_lengths_are_cpu_sized_per_kind():
     assert MetaTrainConfig(kind="lpg").steps == DEFAULT_STEPS["lpg"] == 1000
     assert MetaTrainConfig(kind="ta-lpg").steps == DEFAULT_STEPS["ta-lpg"] == 100
     assert MetaTrainConfig(kind="groove", steps=7).steps == 7
+
+
+class _Payload:
+    """Unpickling this creates ``marker``: what a malicious checkpoint would do."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_checkpoints_are_read_without_running_code(tmp_path):
+    from search.checkpoint import CheckpointError
+    from search.learned.meta_train import load_rule
+
+    run = tmp_path / "run"
+    meta_train("lpg", _cfg("lpg", 3), run)
+    marker = tmp_path / "pwned"
+    for name in ("checkpoint.pt", "checkpoint.prev.pt"):
+        torch.save({"step": 3, "run": _Payload(marker)}, run / name)
+    with pytest.raises(CheckpointError, match="no usable checkpoint"):
+        meta_train("lpg", _cfg("lpg", 6), run, resume=True)
+    torch.save({"w": _Payload(marker)}, run / "params.pt")
+    with pytest.raises(CheckpointError, match="params.pt is unreadable"):
+        load_rule(run)
+    assert not marker.exists()
+
+
+def test_a_damaged_checkpoint_resumes_from_the_previous(tmp_path, capsys):
+    meta_train("es-lpg", _cfg("es-lpg", 6), tmp_path / "whole")
+    split = tmp_path / "split"
+    meta_train("es-lpg", _cfg("es-lpg", 6), split)
+    assert (split / "checkpoint.prev.pt").exists()  # written at step 3, then step 6 replaced it
+    latest = split / "checkpoint.pt"
+    latest.write_bytes(latest.read_bytes()[:100])  # truncated: resume from step 3
+    capsys.readouterr()
+    meta_train("es-lpg", _cfg("es-lpg", 6), split, resume=True)
+    warning = [x for x in capsys.readouterr().err.splitlines() if "warning" in x]
+    assert len(warning) == 1 and "checkpoint.prev.pt" in warning[0]
+    a, b = (torch.load(d / "params.pt", weights_only=True) for d in (tmp_path / "whole", split))
+    for k in a:
+        torch.testing.assert_close(a[k], b[k])

@@ -20,7 +20,7 @@ import torch
 import discover
 from primitives import KINDS, OPS
 
-from .benchmarks import step_time, throughput
+from .benchmarks import calibrate, step_time, throughput
 from .browse import (describe, entry_row, format_rows, record_verification,
                      verification_table)
 from .errors import MissingRun, UsageError, UserError
@@ -119,6 +119,18 @@ def _cmd_bench_throughput(args) -> int:
         raise UsageError("--rounds and --threads must be >= 1")
     throughput.run(_device(args.device), threads=args.threads, repeats=args.rounds,
                    suite=not args.no_suite)
+    return 0
+
+
+def _cmd_bench_calibrate(args) -> int:
+    if args.threads < 1 or (args.steps is not None and args.steps < 1):
+        raise UsageError("--threads and --steps must be >= 1")
+    tasks = calibrate.select_tasks(args.suite, args.tasks)
+    if args.steps is not None:
+        tasks = [t.with_steps(args.steps) for t in tasks]
+    out = Path(args.out) if args.out else discover.outputs_dir() / "bench-calibrate"
+    calibrate.run(tasks, out, seeds=tuple(args.seeds), device=_device(args.device),
+                  threads=args.threads, timing=not args.no_timing)
     return 0
 
 
@@ -251,6 +263,18 @@ def _add_bench(sub) -> None:
     b.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     b.add_argument("--no-suite", action="store_true", help="skip the proxy suite")
     b.set_defaults(func=_cmd_bench_throughput)
+
+    b = bench.add_parser("calibrate", help="tuned SGD, heavy-ball, Adam-class and sign rules "
+                         "per task against Adam: which tasks are pressure tasks or controls")
+    b.add_argument("--suite", default="pressure", help="the tasks of this suite (default pressure)")
+    b.add_argument("--tasks", nargs="+", metavar="TASK", help="task names instead of a suite")
+    b.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="default: 0 1 2")
+    b.add_argument("--steps", type=int, help="another step budget (a quick look)")
+    b.add_argument("--device", choices=["cpu", "cuda", "auto"], default="cpu")
+    b.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    b.add_argument("--no-timing", action="store_true", help="skip the seconds per evaluation")
+    b.add_argument("--out", help="output folder (default outputs/bench-calibrate)")
+    b.set_defaults(func=_cmd_bench_calibrate)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -356,13 +356,14 @@ def _check_shape(ex: Executor, shape: tuple) -> None:
     if not _broadcasts_to(_shape_of(u), shape):
         raise ProgramError(f"{program.name}: the update has shape {_shape_of(u)}, which does "
                            f"not broadcast to the parameter shape {shape}")
+    # a state keeps the shape inference gave it (Shampoo's and GaLore's are matrices of their
+    # own, not shaped like the parameter); what it comes back as must fit that shape
     for name in program.state_names:
         v = new[name][0]
-        if not (_broadcasts_to(_shape_of(v), shape)
-                and _broadcasts_to(_shape_of(v), tuple(state_shapes[name]))):
+        if not _broadcasts_to(_shape_of(v), tuple(state_shapes[name])):
             raise ProgramError(f"{program.name}: state {name!r} comes back with shape "
-                               f"{_shape_of(v)}, which does not broadcast to the parameter "
-                               f"shape {shape} (state shape {tuple(state_shapes[name])})")
+                               f"{_shape_of(v)}, which does not fit its state shape "
+                               f"{tuple(state_shapes[name])} (parameter shape {shape})")
 
 
 def check_valid(program: Program, shapes: Sequence[Sequence[int]] = VALID_SHAPES) -> None:

@@ -165,3 +165,11 @@ def test_entry_validation():
         _entry(references=())
     with pytest.raises(ValueError, match="line"):
         _entry(source="def adam(w, g, lr=0.1):\n    return lr * g +\n")
+
+
+def test_every_library_program_passes_check_valid():
+    """A verified program is a valid start for a search (Shampoo's and GaLore's matrix states
+    included)."""
+    from primitives import is_valid
+
+    assert [n for n, e in REGISTRY.items() if not is_valid(e.program)] == []

@@ -230,11 +230,11 @@ def test_check_valid_rejects_incompatible_shapes(transpose_op):
         check_valid(added)
     with pytest.raises(ProgramError, match="update has shape .* not broadcast"):
         check_valid(parse("def f(w, g):\n    return transpose(row_mean(g))"))
-    for body in ["m = transpose(row_mean(g))", "m = transpose(m + g)"]:
-        state = parse(f"def f(w, g, m):\n    {body}\n    return g, m")
-        problem = r"state .m. comes back with shape .* not broadcast to the parameter shape \(5, 3\)"
-        with pytest.raises(ProgramError, match=problem):
-            check_valid(state)
+    # a state of its own shape is fine (Shampoo's preconditioners); one that cannot settle is not
+    assert check_valid(parse("def f(w, g, m):\n    m = transpose(row_mean(g))\n    return g, m")) \
+        is None
+    with pytest.raises(ProgramError, match=r"shape \(5, 3\)"):
+        check_valid(parse("def f(w, g, m):\n    m = transpose(m + g)\n    return g, m"))
     assert check_valid(added, shapes=[(7,), (3, 3)]) is None  # fine where the matrix is square
 
 

@@ -10,7 +10,7 @@ Symbolic evolution (Lion-style regularized evolution on DEAP's pieces)::
     print(result.best)          # the winner, also in outputs/<run>/best_program.py
 
 The pieces: :mod:`search.mutation` (insert/delete/modify/constant, re-mutate until valid),
-:mod:`search.evolution` (ask/tell over explicit, picklable state), :mod:`search.cache` (dead
+:mod:`search.evolution` (ask/tell over explicit state, saved as JSON), :mod:`search.cache` (dead
 code removed, fitness keyed by structural hash and fingerprint), :mod:`search.fitness` (mean
 normalised score on a suite), :mod:`search.parallel` (joblib: loky, dask, ray),
 :mod:`search.run` (the run loop, checkpoints, resume), :mod:`search.funnel` and

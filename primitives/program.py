@@ -113,14 +113,36 @@ def _err(node: ast.AST | None, msg: str) -> ProgramError:
 
 def _number(node: ast.AST) -> float | int | None:
     """The value of a numeric literal (with unary minus/plus), else None."""
+    sign = 1
+    while isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        sign = -sign if isinstance(node.op, ast.USub) else sign  # a loop: -(-(...)) can be deep
+        node = node.operand
     if isinstance(node, ast.Constant) and type(node.value) in (int, float):
-        return node.value
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        inner = _number(node.operand)
-        if inner is not None:
-            return -inner if isinstance(node.op, ast.USub) else inner
+        return sign * node.value
     return None
 
+
+def _finite(value: float | int) -> bool:
+    """Whether ``value`` is a finite float (an integer literal too large for a float is not)."""
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
+def _text(node: ast.AST, limit: int = 60) -> str:
+    """Short source text of ``node`` for a message (its type name if it is too deep to print)."""
+    try:
+        text = ast.unparse(node)
+    except RecursionError:
+        return type(node).__name__
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+#: how deeply expressions may nest (the library's deepest is about 10 levels); deeper is an error
+#: rather than a RecursionError: split a long expression into statements
+MAX_NESTING = 100
 
 _AST_OPERATORS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 _FORBIDDEN = {
@@ -142,6 +164,7 @@ class _Parser:
         self.lines: list[int | None] = []  # the source line of each statement of ``body``
         self.defined: set[str] = set()  # SSA names defined so far (parameters included)
         self.counters: dict[str, int] = {}
+        self.depth = 0  # nesting of the expression being flattened
 
     def fresh(self, base: str | None) -> str:
         """``base`` itself at its first definition, else ``base_k`` (or ``tmpk`` for temporaries)."""
@@ -158,10 +181,20 @@ class _Parser:
 
     def expr(self, node: ast.expr, target: str | None = None) -> Arg:
         """Flatten ``node``; the outermost op is assigned to ``target`` (a source name)."""
+        self.depth += 1
+        try:
+            if self.depth > MAX_NESTING:
+                raise _err(node, f"expression nested more than {MAX_NESTING} levels deep; "
+                                 "split it into statements")
+            return self._expr(node, target)
+        finally:
+            self.depth -= 1
+
+    def _expr(self, node: ast.expr, target: str | None) -> Arg:
         value = _number(node)
         if value is not None:
-            if not math.isfinite(value):
-                raise _err(node, "constants must be finite")
+            if not _finite(value):
+                raise _err(node, "constants must be finite (and within float range)")
             return float(value)
         if isinstance(node, ast.Name):
             if node.id not in self.env:
@@ -181,7 +214,7 @@ class _Parser:
         if isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name):
                 raise _err(node, f"calls outside the op registry are not allowed: "
-                                 f"{ast.unparse(node.func)}")
+                                 f"{_text(node.func)}")
             name = node.func.id
             if name not in OPS:
                 raise _err(node, f"unknown op {name!r} (see `discover ops` for the registry)")
@@ -236,6 +269,8 @@ def _params(fn: ast.FunctionDef) -> list[Param]:
     if len(set(names)) != len(names):
         raise _err(fn, "duplicate argument names")
     n_plain = len(names) - len(a.defaults)
+    if n_plain < 2 or a.args[0].annotation is not None or a.args[1].annotation is not None:
+        raise _err(fn, "w and g take no default or start value")
     params = [Param("w", "weight"), Param("g", "grad")]
     hypers = set(names[n_plain:])
     for arg in a.args[2:n_plain]:
@@ -253,6 +288,8 @@ def _params(fn: ast.FunctionDef) -> list[Param]:
                     raise _err(arg, f"start value of {arg.arg!r} must be a number, a "
                                     "hyperparameter name or w")
                 init = arg.annotation.id
+            elif not _finite(init):
+                raise _err(arg, f"start value of {arg.arg!r} must be finite")
             else:
                 init = float(init)
         params.append(Param(arg.arg, role, init=init))
@@ -260,6 +297,8 @@ def _params(fn: ast.FunctionDef) -> list[Param]:
         value = _number(default)
         if value is None or isinstance(value, bool):
             raise _err(default, f"hyperparameter {arg.arg!r} needs a numeric default")
+        if not _finite(value):
+            raise _err(default, f"hyperparameter {arg.arg!r} needs a finite default")
         if arg.arg in RESERVED_INPUTS or arg.arg in OPS:
             raise _err(arg, f"{arg.arg!r} is reserved and cannot be a hyperparameter")
         if arg.annotation is not None:
@@ -278,7 +317,13 @@ def parse(source: str) -> Program:
     try:
         tree = ast.parse(source)
     except SyntaxError as exc:
-        raise ProgramError(f"line {exc.lineno}: syntax error: {exc.msg}") from None
+        where = f"line {exc.lineno}: " if exc.lineno else ""
+        raise ProgramError(f"{where}syntax error: {exc.msg}") from None
+    except ValueError as exc:  # text UTF-8 cannot hold (a lone surrogate), NUL (Python < 3.12)
+        raise ProgramError(f"not valid source text: {str(exc).splitlines()[0][:120]}") from None
+    except (RecursionError, MemoryError):  # Python's own parser gives up on absurd nesting
+        raise ProgramError("the source is nested too deeply to parse; split long expressions "
+                           "into statements") from None
     defs = [n for n in tree.body if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))]
     if len(defs) != 1 or not isinstance(defs[0], ast.FunctionDef):
         raise ProgramError("a program is exactly one function definition (def name(w, g, ...):)")

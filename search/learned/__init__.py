@@ -7,7 +7,7 @@
 - :mod:`search.learned.groove`: GROOVE's level buffer and algorithmic regret;
 - :mod:`search.learned.config`: :class:`MetaTrainConfig`, loaded through one checked
   ``from_dict``;
-- :mod:`search.learned.meta_train`: the runs (``lpg``, ``ta-lpg``, ``groove``, ``es-lpg``),
+- :mod:`search.learned.runs`: the runs (``lpg``, ``ta-lpg``, ``groove``, ``es-lpg``),
   checkpoints, resume, and the held-out score by :mod:`tasks.rl.protocol` at the end.
 
 Example::
@@ -21,7 +21,7 @@ from .es import ESState, OpenES
 from .groove import LevelBuffer, algorithmic_regret
 from .lpg import LPGConfig, RuleLearner
 from .config import DEFAULT_STEPS, KINDS, MetaTrainConfig
-from .meta_train import initial_params, load_rule, meta_train
+from .runs import initial_params, load_rule, meta_train
 
 __all__ = [
     "ESState", "OpenES",

@@ -1,4 +1,4 @@
-"""Meta-training runs: checkpoint and resume (search.learned.meta_train), the held-out score in
+"""Meta-training runs: checkpoint and resume (search.learned.runs), the held-out score in
 eval.json (the RL protocol's, as `discover eval --suite rl`) and the CLI subcommand."""
 
 import json
@@ -114,7 +114,7 @@ class _Payload:
 
 def test_checkpoints_are_read_without_running_code(tmp_path):
     from search.checkpoint import CheckpointError
-    from search.learned.meta_train import load_rule
+    from search.learned.runs import load_rule
 
     run = tmp_path / "run"
     meta_train("lpg", _cfg("lpg", 3), run)

@@ -12,6 +12,7 @@ the winner is written as a ``torch.optim.Optimizer`` module, ``best_optimizer.py
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -114,7 +115,27 @@ def has_checkpoint(run_dir: str | Path) -> bool:
 
 def report(run: str | Path) -> Path:
     """Write the plots and ``report.md`` of a run; returns the report's path."""
-    return _report(find_run(run))
+    run_dir = find_run(run)
+    _check_run_config(run_dir)
+    return _report(run_dir)
+
+
+def _check_run_config(run_dir: Path) -> None:
+    """A run's ``config.json`` is a readable JSON object and its log a file, else a one-line :class:`ConfigError`
+    (the report reads it as it is; a damaged run directory must not end in a traceback)."""
+    path = Path(run_dir) / "config.json"
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{run_dir} is not a search run: cannot read config.json "
+                          f"({exc.strerror or exc})") from None
+    except (ValueError, RecursionError):  # not UTF-8, not JSON, absurdly nested
+        data = None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: not a JSON object of settings (damaged run directory)")
+    log = Path(run_dir) / "log.jsonl"
+    if log.exists() and not log.is_file():
+        raise ConfigError(f"{log} is not a file (damaged run directory)")
 
 
 def run_figures(run: str | Path) -> dict:

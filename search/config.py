@@ -185,7 +185,18 @@ def known_keys(cls, data: dict) -> dict:
             hint = (f" (did you mean {close[0]}?)" if close
                     else f"; known keys: {', '.join(known)}")
             raise ConfigError(f"unknown config key {key!r}{hint}")
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):  # types first: a config's own checks may compare them
+        if f.name in data and not _type_ok(data[f.name], hints[f.name]):
+            raise ConfigError(f"config {f.name}: expected {_type_name(hints[f.name])}, "
+                              f"got {_shown(data[f.name])}")
     return data
+
+
+def _shown(value) -> str:
+    """``repr(value)``, cut to one short line (a fuzzed config can hold anything)."""
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10**30 else "a huge integer"
+    return text if len(text) <= 80 else text[:80] + "..."
 
 
 def _type_ok(value, hint) -> bool:
@@ -198,8 +209,13 @@ def _type_ok(value, hint) -> bool:
         (item,) = typing.get_args(hint)
         return isinstance(value, list) and all(_type_ok(v, item) for v in value)
     if hint is float:
-        return (isinstance(value, (int, float)) and not isinstance(value, bool)
-                and math.isfinite(value))
+        try:
+            return (isinstance(value, (int, float)) and not isinstance(value, bool)
+                    and math.isfinite(value))
+        except OverflowError:  # an integer too large for a float
+            return False
+    if hint is tuple:  # a JSON list
+        return isinstance(value, (list, tuple))
     if hint is int:
         return isinstance(value, int) and not isinstance(value, bool)
     return isinstance(value, hint)
@@ -224,7 +240,7 @@ def check(cfg: SearchConfig) -> None:
         value = getattr(cfg, f.name)
         if not _type_ok(value, hints[f.name]):
             raise ConfigError(f"config {f.name}: expected {_type_name(hints[f.name])}, "
-                              f"got {value!r}")
+                              f"got {_shown(value)}")
         if f.name in _CHOICES and value not in _CHOICES[f.name]:
             raise ConfigError(f"config {f.name}: {value!r} is not one of {list(_CHOICES[f.name])}")
         if f.name in _AT_LEAST and value is not None and value < _AT_LEAST[f.name]:
@@ -281,14 +297,19 @@ def load_config(path: str | Path, **overrides) -> SearchConfig:
     """A config from a JSON file, with ``overrides`` (e.g. from the command line) applied."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_bytes().decode("utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read config file {str(path)!r}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: "
                           f"{exc.msg}") from None
+    except (ValueError, RecursionError) as exc:  # a number of > 4300 digits; absurd nesting
+        why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc).splitlines()[0]
+        raise ConfigError(f"{path}: invalid JSON: {why[:120]}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a config is a JSON object of settings")
     return SearchConfig.from_dict({**data, **overrides})

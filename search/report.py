@@ -26,7 +26,7 @@ def read_log(run_dir: Path) -> list[dict]:
     if not path.exists():
         return []
     lines = []
-    for text in path.read_text().splitlines():
+    for text in path.read_text(errors="replace").splitlines():  # a bad byte: a bad line
         try:
             lines.append(json.loads(text))
         except json.JSONDecodeError:  # a line cut by a kill: the checkpoint will drop it

@@ -75,9 +75,15 @@ def evaluate_population(programs: Sequence[Program | str], task: Task,
                         lrs: Sequence[float] | None = DEFAULT_LRS, seeds: Sequence[int] = (0, 1),
                         device: str | torch.device = "cpu",
                         hypers: Sequence[Mapping[str, float] | None] | None = None, *,
-                        dtype: torch.dtype = torch.float32) -> list[Result]:
+                        dtype: torch.dtype = torch.float32,
+                        closed_form: bool | None = None) -> list[Result]:
     """:func:`tasks.protocol.evaluate` of every program of ``programs`` on ``task``, trained as
-    one batched computation; ``hypers``: each program's other hyperparameters (or None)."""
+    one batched computation; ``hypers``: each program's other hyperparameters (or None).
+
+    ``closed_form``: take gradients and losses from the task's ``closed_form(x)`` (an analytic
+    task of one parameter: ``x`` stacked ``[N, dim]`` -> gradient and loss, no autograd; the
+    micro tier, :mod:`tasks.micro`) instead of autograd; None: whenever the task has one.
+    """
     start = time.perf_counter()
     programs = [parse(p) if isinstance(p, str) else p for p in programs]
     if not programs:
@@ -104,7 +110,14 @@ def evaluate_population(programs: Sequence[Program | str], task: Task,
     val_batch = task.validation_batch(device, dtype)
     with torch.no_grad():
         initial = shared.metric([p[:n_seed] for p in weights], val_batch)
-    weights, alive, losses = _train(shared, members, weights, seeds, n_lr, device, dtype)
+    if closed_form is None:
+        closed_form = hasattr(task, "closed_form") and len(names) == 1
+    if closed_form and not (hasattr(task, "closed_form") and len(names) == 1):
+        raise InvalidValue(f"{task.name} has no closed-form gradient")
+    grad_and_loss = ((lambda ws, batch: _closed(task, ws)) if closed_form else
+                     shared.grad_and_loss)
+    weights, alive, losses = _train(shared, grad_and_loss, members, weights, seeds, n_lr, device,
+                                    dtype)
     with torch.no_grad():
         final = shared.metric(weights, val_batch)
     ok = alive & torch.isfinite(final)
@@ -116,7 +129,13 @@ def evaluate_population(programs: Sequence[Program | str], task: Task,
             for i, (m, g) in enumerate(zip(members, grids))]
 
 
-def _train(shared, members, weights, seeds, n_lr, device, dtype):
+def _closed(task, weights):
+    """``([gradient], loss)`` of the stacked points of a one-parameter analytic task."""
+    g, loss = task.closed_form(weights[0])
+    return [g], loss
+
+
+def _train(shared, grad_and_loss, members, weights, seeds, n_lr, device, dtype):
     """:func:`tasks.protocol._train` over B programs: one gradient for all copies, one update
     per program on its slice; a copy that diverges keeps its last finite weights and state."""
     task, total = shared.task, shared.k
@@ -125,7 +144,7 @@ def _train(shared, members, weights, seeds, n_lr, device, dtype):
     losses, alive_before = [], []
     for step in range(task.num_steps):
         batch = _batch(task, seeds, n_lr * len(members), step, device, dtype)
-        grads, loss = shared.grad_and_loss(weights, batch)
+        grads, loss = grad_and_loss(weights, batch)
         with torch.no_grad():
             parts, states = [], []
             for i, m in enumerate(members):

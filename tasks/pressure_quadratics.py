@@ -116,6 +116,13 @@ class ZipfQuadraticTask(_Quadratic):
         d = x - self.optimum(x.device, x.dtype)
         return 0.5 * (h * d * d).sum()
 
+    def closed_form(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Gradient ``h (x - x*)`` and loss of N stacked points ``x`` (``[N, dim]``), no autograd."""
+        h = _zipf_curvature(self.groups, self.scale, x.device, x.dtype)
+        d = x - self.optimum(x.device, x.dtype)
+        hd = h * d
+        return hd, 0.5 * (hd * d).sum(-1)
+
 
 @dataclass(frozen=True)
 class BlockQuadraticTask(_Quadratic):
@@ -138,6 +145,14 @@ class BlockQuadraticTask(_Quadratic):
                             self.within_decades, self.scale, x.device, x.dtype)
         d = (x - self.optimum(x.device, x.dtype)).view(self.blocks, -1)
         return 0.5 * (d * (a @ d.unsqueeze(-1)).squeeze(-1)).sum()  # [blocks, block_dim]
+
+    def closed_form(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Gradient ``A (x - x*)`` and loss of N stacked points ``x`` (``[N, dim]``), no autograd."""
+        a = _block_matrices(self.name, self.blocks, self.block_dim, self.block_decades,
+                            self.within_decades, self.scale, x.device, x.dtype)
+        d = (x - self.optimum(x.device, x.dtype)).view(x.shape[0], self.blocks, -1)
+        ad = (a @ d.unsqueeze(-1)).squeeze(-1)  # [N, blocks, block_dim]
+        return ad.reshape(x.shape), 0.5 * (d * ad).sum((-2, -1))
 
 
 # ---- constructors -------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import linecache
+import math
 from typing import Mapping, Sequence
 
 import torch
@@ -43,10 +44,19 @@ __all__ = ["scalar_call", "pure_source", "load_pure", "PopulationStep"]
 def scalar_call(fn, *args):
     """An op on scalars: Python numbers are computed as float64 tensors (torch's IEEE semantics:
     ``1 / 0`` is inf, never an exception) and come back as a Python float; an argument that is
-    a tensor (a batched hyperparameter, a group value) keeps the result a tensor."""
+    a tensor (a batched hyperparameter, a group value) keeps the result a tensor.
+
+    Results on Python numbers are remembered (a step recomputes ``1 - beta1`` and the like with
+    the same numbers every time; an evaluation runs thousands of steps)."""
     if all(not isinstance(a, torch.Tensor) for a in args):
-        return float(fn(*(torch.as_tensor(a, dtype=torch.float64) for a in args)))
+        # the sign with each number: -0.0 == 0.0, but 1 / -0.0 is not 1 / 0.0
+        return _on_floats(fn, tuple((a, math.copysign(1.0, a)) for a in args))
     return fn(*args)
+
+
+@functools.lru_cache(maxsize=65536)
+def _on_floats(fn, args: tuple) -> float:
+    return float(fn(*(torch.as_tensor(a, dtype=torch.float64) for a, _ in args)))
 
 
 def _arg(ir: StepIR, a, looped: set) -> str:

@@ -293,8 +293,9 @@ def _check_tasks(cfg: SearchConfig) -> None:
             raise ConfigError(f"config {key}: unknown task(s) {bad}; known: {sorted(known)}")
 
 
-def load_config(path: str | Path, **overrides) -> SearchConfig:
-    """A config from a JSON file, with ``overrides`` (e.g. from the command line) applied."""
+def read_json_object(path: str | Path) -> dict:
+    """The JSON object in ``path``; a one-line :class:`ConfigError` for a file that cannot be
+    read, is not UTF-8, is not JSON (or is absurdly nested) or holds something else."""
     path = Path(path)
     try:
         text = path.read_bytes().decode("utf-8")
@@ -312,7 +313,12 @@ def load_config(path: str | Path, **overrides) -> SearchConfig:
         raise ConfigError(f"{path}: invalid JSON: {why[:120]}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a config is a JSON object of settings")
-    return SearchConfig.from_dict({**data, **overrides})
+    return data
+
+
+def load_config(path: str | Path, **overrides) -> SearchConfig:
+    """A config from a JSON file, with ``overrides`` (e.g. from the command line) applied."""
+    return SearchConfig.from_dict({**read_json_object(path), **overrides})
 
 
 def save_config(cfg: SearchConfig, path: str | Path) -> None:

@@ -15,11 +15,10 @@ Example::
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
+import torch
 
-from ..config import ConfigError, known_keys
+from ..config import ConfigError, known_keys, read_json_object
 from .lpg import LPGConfig
 
 __all__ = ["KINDS", "ES_KINDS", "DEFAULT_STEPS", "MetaTrainConfig"]
@@ -65,6 +64,12 @@ class MetaTrainConfig:
             self.steps = DEFAULT_STEPS[self.kind]
         if self.steps < 1:
             raise ConfigError(f"meta-train: steps must be >= 1, got {self.steps}")
+        if self.device != "auto":
+            try:
+                torch.device(self.device)
+            except (RuntimeError, ValueError):
+                raise ConfigError(f"meta-train: device {self.device!r} names no device; use "
+                                  "cpu, cuda, cuda:N or auto") from None
         self.ta_lifetimes = tuple(self.ta_lifetimes)
 
     @classmethod
@@ -75,14 +80,7 @@ class MetaTrainConfig:
     @classmethod
     def load(cls, path, **overrides) -> "MetaTrainConfig":
         """The config saved in ``path`` (a run's ``config.json``), with ``overrides`` applied."""
-        path = Path(path)
-        try:
-            data = json.loads(path.read_text())
-        except OSError as exc:
-            raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{path}: invalid JSON at line {exc.lineno}: {exc.msg}") from None
-        return cls.from_dict({**data, **overrides} if isinstance(data, dict) else data)
+        return cls.from_dict({**read_json_object(path), **overrides})
 
     def lpg(self) -> LPGConfig:
         return LPGConfig(hidden=self.hidden, m=self.m, temporal=self.kind == "ta-lpg")

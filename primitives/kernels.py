@@ -152,19 +152,24 @@ def _ns_steps(steps):
     return min(max(int(round(s)), 0), 20) if math.isfinite(s) else None
 
 
+def _quintic(y, n):
+    """``n`` quintic Newton-Schulz steps y = a y + (b A + c A^2) y, A = y y^T, on a wide y."""
+    a, b, c = NS_COEFFICIENTS
+    for _ in range(n):
+        gram = y @ y.mT
+        y = a * y + (b * gram + c * gram @ gram) @ y
+    return y
+
+
 def _ns_iterate(x, steps):
     """newton_schulz's quintic steps (clamped to [0, 20]) without its normalisation: the caller
     scales x (spectral norm <= 1). Tensors below 2-D pass through."""
     if x.ndim < 2:
         return x
-    a, b, c = NS_COEFFICIENTS
     n = _ns_steps(steps)
     if n is None:
         return x * float("nan")
-    y = x.mT if x.shape[-2] > x.shape[-1] else x
-    for _ in range(n):
-        gram = y @ y.mT
-        y = a * y + (b * gram + c * gram @ gram) @ y
+    y = _quintic(x.mT if x.shape[-2] > x.shape[-1] else x, n)
     return y.mT if x.shape[-2] > x.shape[-1] else y
 
 
@@ -177,7 +182,6 @@ def _newton_schulz(x, steps):
     """
     if x.ndim < 2:
         return x
-    a, b, c = NS_COEFFICIENTS
     n = _ns_steps(steps)
     if n is None:
         return x * float("nan")
@@ -186,10 +190,7 @@ def _newton_schulz(x, steps):
     transposed = y.shape[-2] > y.shape[-1]
     if transposed:
         y = y.mT
-    y = y / y.norm(dim=(-2, -1), keepdim=True).clamp(min=NS_EPS)
-    for _ in range(n):
-        gram = y @ y.mT
-        y = a * y + (b * gram + c * gram @ gram) @ y
+    y = _quintic(y / y.norm(dim=(-2, -1), keepdim=True).clamp(min=NS_EPS), n)
     if transposed:
         y = y.mT
     return y.reshape(shape)
@@ -199,7 +200,7 @@ def _newton_schulz(x, steps):
 KERNELS = {fn.__name__: fn for fn in (
     _f64, _psign, _pdiv, _cosine_sim, _clip_scale, _row_mean, _col_mean, _row_max, _col_max,
     _unit_sum, _matrix_norm, _matmul, _transpose, _eye_like, _spd_power, _svd_finite, _svd_left,
-    _svd_right, _ns_steps, _ns_iterate, _newton_schulz)}
+    _svd_right, _ns_steps, _quintic, _ns_iterate, _newton_schulz)}
 
 #: the kernels and module constants each kernel calls
 _NEEDS = {
@@ -208,8 +209,9 @@ _NEEDS = {
     "_clip_scale": ("_pdiv",),
     "_svd_left": ("_svd_finite",),
     "_svd_right": ("_svd_finite",),
-    "_ns_iterate": ("_ns_steps", "NS_COEFFICIENTS"),
-    "_newton_schulz": ("_ns_steps", "NS_COEFFICIENTS", "NS_EPS"),
+    "_quintic": ("NS_COEFFICIENTS",),
+    "_ns_iterate": ("_ns_steps", "_quintic"),
+    "_newton_schulz": ("_ns_steps", "_quintic", "NS_EPS"),
 }
 _CONSTANTS = {"PROTECT_EPS": PROTECT_EPS, "NS_COEFFICIENTS": NS_COEFFICIENTS, "NS_EPS": NS_EPS}
 

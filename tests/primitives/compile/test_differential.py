@@ -99,7 +99,9 @@ def _broadcast(value, like):
     return torch.broadcast_to(torch.as_tensor(value, dtype=F64), like.shape).clone()
 
 
-def run_reference(program, seed, lr=None, wiggle=0.0):
+def run_reference(program, seed, lr=None, wiggle=0.0, update_wiggle=0.0):
+    """The reference run; ``wiggle`` perturbs the inputs, ``update_wiggle`` every update (both
+    relative), to tell how far rounding alone can move it (:func:`_conditioned_steps`)."""
     ex = Executor(program)
     hyper = {} if lr is None else {"lr": lr}
     w0, steps = _inputs(seed, wiggle)
@@ -107,7 +109,8 @@ def run_reference(program, seed, lr=None, wiggle=0.0):
     for t, (g, h, loss) in enumerate(steps, 1):
         upd, new = ex.update(w, g, state, hyper, t=t, loss=loss if _reads(program, "loss") else None,
                              h=h if _reads(program, "h") else None)
-        w = [p - _broadcast(u, p) for p, u in zip(w, upd)]
+        # a factor that differs per step, so opposite updates of one size do not cancel it
+        w = [p - _broadcast(u, p) * (1 + update_wiggle * t) for p, u in zip(w, upd)]
         state = {k: [_broadcast(v, s) for v, s in zip(new[k], state[k])] for k in state}
         out.append((w, state))
     return out
@@ -237,17 +240,23 @@ def compare(name, run, ref, alt=None) -> list[tuple[int, str]]:
 
 def _conditioned_steps(program, seed, ref, lr=None) -> int:
     """How many steps of ``ref`` are well conditioned: the first step at which the reference
-    itself moves by more than the tolerance when every input is perturbed by ~1e-14 relative,
-    minus one (all of them when it never does).
+    itself moves by more than the tolerance when every input, or every update, is perturbed by
+    1e-14 relative, minus one (all of them when it never does).
 
     A program can amplify rounding without bound (``fmod(sinh(sinh(m)), c)``: the remainder of
-    a huge number depends on its last bits), so paths that each round correctly still part
-    after a few steps. Past that step no path can be held to 1e-9, so it is not compared."""
-    try:
-        moved = compare("", run_reference(program, seed, lr, wiggle=1e-14), ref)
-    except Exception:  # noqa: BLE001 - a perturbed run that fails is itself ill conditioned
-        return 0
-    return moved[0][0] - 1 if moved else STEPS
+    a huge number depends on its last bits; ``w - 1e15 + 1e15`` keeps only the rounding of
+    ``1e15``; ``sin(w)`` at ``w = 1e7`` turns one ulp of ``w`` into 1e-9), so paths that each
+    round correctly still part after a few steps. Past that step no path can be held to 1e-9,
+    so it is not compared."""
+    first = STEPS
+    for wiggle in (dict(wiggle=1e-14), dict(update_wiggle=1e-14)):
+        try:
+            moved = compare("", run_reference(program, seed, lr, **wiggle), ref)
+        except Exception:  # noqa: BLE001 - a perturbed run that fails is itself ill conditioned
+            return 0
+        if moved:
+            first = min(first, moved[0][0] - 1)
+    return first
 
 
 def _zero_skipping_reference(program, seed, monkeypatch):

@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import hashlib
 import keyword
-import linecache
 import string
 import sys
 import textwrap
@@ -50,6 +49,7 @@ from pathlib import Path
 
 from primitives import Program, to_source
 from primitives.compile import CompileError, compile_step
+from primitives.compile.step import exec_source
 from primitives.compile.render import indent as _indent, pack as _pack
 from primitives.compile.shapes import FULL
 
@@ -405,8 +405,7 @@ def optimizer(program_or_name, class_name: str | None = None, bounds=None) -> ty
         filename = f"<discover export {program.name}>"
         module = types.ModuleType(module_name, f"exported {program.name}")
         module.__file__ = filename
-        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-        exec(compile(source, filename, "exec"), module.__dict__)  # noqa: S102 - our own output
+        exec_source(source, filename, module.__dict__)
         sys.modules[module_name] = module
     return getattr(module, name)
 

@@ -22,7 +22,6 @@ Example::
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Mapping, Sequence
 
@@ -33,7 +32,8 @@ from primitives.errors import InvalidValue
 
 from .base import Task, resolve_device
 from .batched import BatchedTrainer, all_finite, keep, stack
-from .protocol import DEFAULT_LRS, WORST_METRIC, Result, _batch, _check_grid, _result
+from .protocol import (DEFAULT_LRS, WORST_METRIC, Result, _batch, _check_grid, _result,
+                       loss_curves)
 
 __all__ = ["evaluate_population"]
 
@@ -41,10 +41,10 @@ __all__ = ["evaluate_population"]
 class _Member:
     """One program of the population: its trainer (storage layout, update) and its state."""
 
-    def __init__(self, program, task, names, shapes, k, inits, n_seed, grid, hyper, device,
+    def __init__(self, executor, task, names, shapes, k, inits, n_seed, grid, hyper, device,
                  dtype):
-        self.program = program
-        self.executor = Executor(program)
+        self.program = executor.program
+        self.executor = executor
         self.fixed = self.executor.hyperparameters(hyper)
         self.trainer = BatchedTrainer(self.executor, task, names, shapes, k)
         params = [[inits[c % n_seed][n] for n in names] for c in range(k)]
@@ -93,8 +93,9 @@ def evaluate_population(programs: Sequence[Program | str], task: Task,
         raise InvalidValue(f"{len(hypers)} hyperparameter sets for {len(programs)} programs")
     device = resolve_device(device)
     seeds = tuple(seeds)
-    grids = [_check_grid(p, Executor(p).hyperparameters(h), h, lrs, seeds)
-             for p, h in zip(programs, hypers)]
+    executors = [Executor(p) for p in programs]
+    grids = [_check_grid(p, ex.hyperparameters(h), h, lrs, seeds)
+             for p, ex, h in zip(programs, executors, hypers)]
     grid = grids[0]
     n_lr, n_seed, b = (len(grid) if grid else 1), len(seeds), len(programs)
     k = n_lr * n_seed
@@ -102,8 +103,8 @@ def evaluate_population(programs: Sequence[Program | str], task: Task,
     inits = [task.init(s, device, dtype) for s in seeds]
     names = list(inits[0])
     shapes = [inits[0][n].shape for n in names]
-    members = [_Member(p, task, names, shapes, k, inits, n_seed, g, h, device, dtype)
-               for p, g, h in zip(programs, grids, hypers)]
+    members = [_Member(ex, task, names, shapes, k, inits, n_seed, g, h, device, dtype)
+               for ex, g, h in zip(executors, grids, hypers)]
     # the loss, gradient and metric of all B x K copies, per-parameter layout
     shared = BatchedTrainer(members[0].executor, task, names, shapes, b * k, flat=False)
     weights = stack([[inits[c % n_seed][n] for n in names] for c in range(b * k)])
@@ -165,9 +166,5 @@ def _train(shared, grad_and_loss, members, weights, seeds, n_lr, device, dtype):
                            for s in m.state}
         if step % 50 == 49 and not bool(alive.any()):
             break
-    curves = torch.full((task.num_steps, total), math.nan, dtype=dtype, device=device)
-    if losses:
-        done = len(losses)
-        curves[:done] = torch.where(torch.stack(alive_before), torch.stack(losses), math.nan)
-    return weights, alive, curves
+    return weights, alive, loss_curves(losses, alive_before, task.num_steps, total, device, dtype)
 

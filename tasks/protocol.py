@@ -220,11 +220,16 @@ def _train(trainer, weights, state, hyper, seeds, n_lr, device, dtype):
                          for s in state}
         if step % 50 == 49 and not bool(alive.any()):
             break  # every copy diverged: the rest would change nothing
-    curves = torch.full((task.num_steps, k), math.nan, dtype=dtype, device=device)
+    return weights, alive, loss_curves(losses, alive_before, task.num_steps, k, device, dtype)
+
+
+def loss_curves(losses, alive_before, num_steps, k, device, dtype) -> torch.Tensor:
+    """``[steps, K]`` training losses, NaN once a copy diverged and after an early stop."""
+    curves = torch.full((num_steps, k), math.nan, dtype=dtype, device=device)
     if losses:
         done = len(losses)
         curves[:done] = torch.where(torch.stack(alive_before), torch.stack(losses), math.nan)
-    return weights, alive, curves
+    return curves
 
 
 def _batch(task, seeds, n_lr, step, device, dtype) -> tuple:

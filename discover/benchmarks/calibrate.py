@@ -31,7 +31,7 @@ from typing import Sequence
 
 import torch
 
-from primitives import Program, parse
+from primitives import Program
 from primitives.errors import InvalidValue
 from search.report import pyplot
 from tasks import pressure_logistic, pressure_nets, pressure_quadratics
@@ -40,6 +40,7 @@ from tasks.protocol import DEFAULT_LRS, evaluate, normalised_score
 from tasks.suites import SUITES, get_suite
 
 from ..library import get
+from ..programs import resolve
 
 __all__ = ["RULES", "BETAS", "ADAM_NO_BIAS_CORRECTION", "Rule", "calibrate", "verdict",
            "format_table", "write_outputs", "run", "select_tasks"]
@@ -69,7 +70,7 @@ class Rule:
     adam_class: bool = False  # counts for the pressure verdict
 
     def parsed(self) -> Program:
-        return parse(self.program) if "\n" in self.program else get(self.program).program
+        return resolve(self.program)
 
 
 def _rules(betas: Sequence[float]) -> tuple[Rule, ...]:

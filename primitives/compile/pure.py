@@ -28,7 +28,6 @@ Example::
 from __future__ import annotations
 
 import functools
-import linecache
 import math
 from typing import Mapping, Sequence
 
@@ -37,6 +36,7 @@ import torch
 from ..ops import OPS
 from ..program import Program
 from .ir import StepIR
+from .step import exec_source
 
 __all__ = ["scalar_call", "pure_source", "load_pure", "PopulationStep"]
 
@@ -114,10 +114,9 @@ def load_pure(program: Program):
     ``f(params, grads, state, hyper, t=1, loss=None, h=None) -> (updates, new_state)``."""
     text, ops = pure_source(program), {s.op for s in program.body}
     filename = f"<discover pure {program.name} {abs(hash(text)):x}>"
-    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
     namespace = {f"_op_{op}": OPS[op].fn for op in ops}
     namespace["_scalar"] = scalar_call
-    exec(compile(text, filename, "exec"), namespace)  # noqa: S102 - our own generated code
+    exec_source(text, filename, namespace)
     fn = namespace[f"_pure_{program.name}"]
 
     def step(params, grads, state, hyper, t=1, loss=None, h=None):

@@ -38,7 +38,7 @@ from .shapes import FULL
 from .templates import TEMPLATES
 from .values import Coefs
 
-__all__ = ["StepSource", "compile_step", "CompiledStep", "load_step"]
+__all__ = ["StepSource", "compile_step", "CompiledStep", "load_step", "exec_source"]
 
 
 @dataclass(frozen=True)
@@ -201,6 +201,14 @@ class _Builder:
                           tuple(self.group_outputs), self.meta_shapes)
 
 
+def exec_source(text: str, filename: str, namespace: dict) -> dict:
+    """Run generated ``text`` into ``namespace``, registered under ``filename`` so tracebacks
+    and ``inspect`` show its lines; returns the namespace."""
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    exec(compile(text, filename, "exec"), namespace)  # noqa: S102 - our own generated code
+    return namespace
+
+
 @functools.lru_cache(maxsize=2048)
 def compile_step(program: Program) -> StepSource:
     """The fused in-place step of ``program`` as source (see the module docstring).
@@ -224,9 +232,7 @@ class CompiledStep:
         filename = f"<discover step {name} {abs(hash(source.functions)):x}>"
         text = "import math\n\nimport torch\n\n\n" + source.kernel_text() + "\n\n" + \
             ("_SHAPES = {}\n\n\n" if source.meta_shapes else "") + source.functions
-        linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
-        namespace: dict = {}
-        exec(compile(text, filename, "exec"), namespace)  # noqa: S102 - our own generated code
+        namespace = exec_source(text, filename, {})
         self.scalars = namespace[f"_scalars_{name}"]
         self.single = namespace[f"_single_tensor_{name}"]
         self.multi = namespace[f"_multi_tensor_{name}"]

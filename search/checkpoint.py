@@ -38,7 +38,7 @@ from .evolution import EvolutionState, state_from_json, state_to_json
 from .fitness import SuiteFitness
 
 __all__ = ["CHECKPOINT", "PREVIOUS", "LEGACY", "CheckpointError", "LegacyCheckpoint",
-           "write_checkpoint", "load_checkpoint", "read_checkpoint", "has_checkpoint",
+           "atomic_write", "write_checkpoint", "load_checkpoint", "read_checkpoint", "has_checkpoint",
            "convert_checkpoint"]
 
 CHECKPOINT = "checkpoint.json"
@@ -70,24 +70,32 @@ def write_checkpoint(run_dir: str | Path, ckpt: dict) -> None:
     """
     run_dir = Path(run_dir)
     text = json.dumps(_to_json(ckpt), allow_nan=False, separators=(",", ":"))
-    path, tmp = run_dir / CHECKPOINT, run_dir / (CHECKPOINT + ".tmp")
+    atomic_write(run_dir / CHECKPOINT, lambda fh: fh.write(text.encode("utf-8")),
+                 run_dir / PREVIOUS,
+                 hint="free space, then `discover resume` continues from it")
+
+
+def atomic_write(path: Path, write, previous: Path | None = None, hint: str = "") -> None:
+    """``write(binary file)`` into a temporary file beside ``path``, fsync, rename onto
+    ``path``; the file it replaces becomes ``previous`` when given. A failing write (disk full)
+    is a one-line :class:`CheckpointError` and leaves the files already there as they were."""
+    tmp = path.with_name(path.name + ".tmp")
     try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with open(tmp, "wb") as fh:
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
-        if path.exists():
-            os.replace(path, run_dir / PREVIOUS)
+        if previous is not None and path.exists():
+            os.replace(path, previous)
         os.replace(tmp, path)
-        _fsync_dir(run_dir)
+        _fsync_dir(path.parent)
     except OSError as exc:
         try:
             tmp.unlink(missing_ok=True)
         except OSError:
             pass
-        raise CheckpointError(f"cannot write the checkpoint of {run_dir}: "
-                              f"{exc.strerror or exc}; the previous checkpoint is kept (free "
-                              "space, then `discover resume` continues from it)") from None
+        raise CheckpointError(f"cannot write {path}: {exc.strerror or exc}; the previous "
+                              f"checkpoint is kept{' (' + hint + ')' if hint else ''}") from None
 
 
 def _fsync_dir(path: Path) -> None:

@@ -33,7 +33,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import pickle  # only for its UnpicklingError: files are read with weights_only=True
 import sys
 import time
@@ -47,7 +46,7 @@ from tasks.rl.agents import A2CConfig, a2c_update, init_a2c, mean_reward, rollou
 from tasks.rl.gridworld import CPU_LEVELS, GridWorld, Levels, sample_levels
 from tasks.rl.protocol import RLSuite, evaluate_learners
 
-from ..checkpoint import CheckpointError
+from ..checkpoint import CheckpointError, atomic_write
 from ..paths import outputs_dir
 from .config import ES_KINDS, MetaTrainConfig
 from .es import OpenES, flatten, unflatten
@@ -65,22 +64,9 @@ _UNREADABLE = (OSError, EOFError, RuntimeError, ValueError, KeyError, TypeError,
 
 
 def _atomic_save(obj, path: Path, previous: Path | None = None) -> None:
-    """``torch.save`` of plain tensors and containers to a temporary file, fsync, rename; the file
-    it replaces becomes ``previous`` when given. A failing write is a one-line
-    :class:`CheckpointError` and leaves the files already there as they were."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            torch.save(obj, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if previous is not None and path.exists():
-            os.replace(path, previous)
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise CheckpointError(f"cannot write {path}: {exc.strerror or exc}; the previous "
-                              "checkpoint is kept") from None
+    """``torch.save`` of plain tensors and containers, written atomically
+    (:func:`search.checkpoint.atomic_write`); the file it replaces becomes ``previous``."""
+    atomic_write(path, lambda fh: torch.save(obj, fh), previous)
 
 
 def _load(path: Path):

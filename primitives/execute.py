@@ -218,9 +218,11 @@ class Executor:
         foreach = self.foreach
         if foreach is None:
             foreach = params[0].device.type != "cpu"
-        if self._step.uses_h and h is None or "loss" in self.program.input_names and loss is None:
-            name = "h" if self._step.uses_h and h is None else "loss"
-            raise ProgramError(f"{self.program.name} needs the input {name!r}, which was not given")
+        given = {"t": t, "loss": loss, "h": h}
+        for name in self.program.input_names:
+            if given[name] is None:
+                raise ProgramError(f"{self.program.name} needs the input {name!r}, which was "
+                                   "not given")
         self._step.step_(params, grads, state, self.hyperparameters(hyper), t, loss, h, foreach)
 
     # ---- K settings at once --------------------------------------------------------------------

@@ -20,7 +20,7 @@ import torch
 import discover
 from primitives import KINDS, OPS
 
-from .benchmarks import calibrate, step_time, throughput
+from .benchmarks import calibrate, optimizers, step_time, throughput
 from .browse import (describe, entry_row, format_rows, record_verification,
                      verification_table)
 from .errors import MissingRun, UsageError, UserError
@@ -131,6 +131,16 @@ def _cmd_bench_calibrate(args) -> int:
     out = Path(args.out) if args.out else discover.outputs_dir() / "bench-calibrate"
     calibrate.run(tasks, out, seeds=tuple(args.seeds), device=_device(args.device),
                   threads=args.threads, timing=not args.no_timing)
+    return 0
+
+
+def _cmd_bench_optimizers(args) -> int:
+    if args.steps < 1 or args.threads < 1:
+        raise UsageError("--steps and --threads must be >= 1")
+    only = [n for n in args.only.split(",") if n] if args.only else None
+    out = Path(args.out) if args.out else discover.outputs_dir() / "bench-optimizers"
+    optimizers.run(out, only=only, steps=args.steps, device=_device(args.device),
+                   threads=args.threads)
     return 0
 
 
@@ -275,6 +285,16 @@ def _add_bench(sub) -> None:
     b.add_argument("--no-timing", action="store_true", help="skip the seconds per evaluation")
     b.add_argument("--out", help="output folder (default outputs/bench-calibrate)")
     b.set_defaults(func=_cmd_bench_calibrate)
+
+    b = bench.add_parser("optimizers", help="each exported class against its package reference "
+                         "(torch.optim, pytorch_optimizer): ms per step on ~10M parameters")
+    b.add_argument("--only", metavar="NAME,...", help="these library programs (default: every "
+                   "one with a package reference)")
+    b.add_argument("--steps", type=int, default=20, help="timed steps, median (default 20)")
+    b.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    b.add_argument("--device", choices=["cpu", "cuda", "auto"], default="cpu")
+    b.add_argument("--out", help="output folder (default outputs/bench-optimizers)")
+    b.set_defaults(func=_cmd_bench_optimizers)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -14,6 +14,9 @@ trained. These functions find that out cheaply, before any training (the Lion se
 - :func:`check_valid` / :func:`is_valid`: one step on shape probes (:func:`probe_tensor`: CPU
   zeros for these small shapes, ``device="meta"`` for large ones), for a vector, a matrix and a
   conv kernel.
+- :func:`adaptivity_exponent`: how the update scales with a per-coordinate rescaling of the
+  gradient (1 for SGD and momentum, 0 for Adam and sign rules), on :func:`updates_on`'s fixed
+  weights.
 
 Example::
 
@@ -36,6 +39,7 @@ from typing import Sequence
 import networkx as nx
 import torch
 
+from .errors import InvalidValue
 from .execute import Executor, broadcast_shapes, probe_tensor
 from .kinds import value_kinds
 from .ops import OPS
@@ -43,7 +47,7 @@ from .program import Program, ProgramError, Stmt, stmt_source
 
 __all__ = ["RETURN", "INVALID", "dataflow_graph", "eliminate_dead_code", "structural_hash",
            "fingerprint", "check_valid", "is_valid", "check_lr_scaling", "scales_with_lr",
-           "check_reads_gradient", "reads_gradient"]
+           "check_reads_gradient", "reads_gradient", "updates_on", "adaptivity_exponent"]
 
 #: the graph node that uses the returned values (``return`` is a keyword, never a variable)
 RETURN = "return"
@@ -458,3 +462,119 @@ def check_reads_gradient(program: Program, steps: int = 3, seed: int = 0) -> Non
 def reads_gradient(program: Program) -> bool:
     """``True`` when :func:`check_reads_gradient` passes."""
     return _passes(check_reads_gradient, program)
+
+
+# --------------------------------------------------------------------------------------------
+# adaptivity: how the update follows the scale of the gradient, coordinate by coordinate
+
+#: the per-coordinate gradient scales of :func:`adaptivity_exponent`: log-uniform in this range
+ADAPTIVITY_RANGE = (1e-2, 1e2)
+
+
+def updates_on(program: Program, params: Sequence[torch.Tensor], grads: Sequence[Sequence],
+               *, hyper: dict | None = None, h: Sequence[Sequence] | None = None,
+               losses: Sequence[float] | None = None) -> list[list[torch.Tensor]]:
+    """The updates of ``program`` over a given gradient sequence, on weights that stay put.
+
+    ``grads[s]`` is step ``s + 1``'s gradient list (one tensor per parameter); ``h[s]`` and
+    ``losses[s]`` are the Hessian-diagonal and loss inputs of that step, needed only when the
+    program reads them. State starts as the program declares, ``t = 1, 2, ...``, and the weights
+    are ``params`` at every step, so two runs that differ only in the gradients can be compared
+    update by update. Returns one list of updates per step, broadcast to the parameter shapes
+    (state too is kept at its shape between steps). Runs the compiled out-of-place step
+    (:meth:`Executor.update_compiled`, the numbers of :meth:`Executor.update`).
+    """
+    ex = Executor(program)
+    state = ex.init_state(params, hyper)
+    reads = program.input_names
+    out = []
+    for s, g in enumerate(grads):
+        with torch.no_grad():
+            upd, new = ex.update_compiled(
+                params, g, state, hyper, t=float(s + 1),
+                loss=losses[s] if "loss" in reads else None, h=h[s] if "h" in reads else None)
+        out.append([_as_shape(u, p) for u, p in zip(upd, params)])
+        state = {k: [_as_shape(v, buf) for v, buf in zip(new[k], state[k])] for k in state}
+    return out
+
+
+def _matrix_shape(dim: int) -> tuple[int, int]:
+    """``dim`` entries as a matrix: rows the largest divisor of ``dim`` up to its square root."""
+    rows = max(r for r in range(1, math.isqrt(dim) + 1) if dim % r == 0)
+    return rows, dim // rows
+
+
+def _slope(x: torch.Tensor, ys: Sequence[torch.Tensor]) -> float:
+    """The least-squares slope of each ``y`` against ``x``, with an intercept per ``y``, over the
+    entries where ``y`` is finite; NaN when no ``y`` has two such entries."""
+    num = den = 0.0
+    for y in ys:
+        ok = torch.isfinite(y)
+        if int(ok.sum()) < 2:
+            continue
+        dx, dy = x[ok] - x[ok].mean(), y[ok] - y[ok].mean()
+        num += float((dx * dy).sum())
+        den += float((dx * dx).sum())
+    return num / den if den > 0 else math.nan
+
+
+def adaptivity_exponent(program: Program, *, steps: int = 32, dim: int = 384, seed: int = 0,
+                        shape: Sequence[int] | None = None, hyper: dict | None = None,
+                        factored: bool = False) -> float:
+    """The exponent alpha of ``u(D g) ~ D^alpha u(g)``: how the update follows a rescaling of
+    the gradient when every coordinate has its own scale.
+
+    Two runs of ``steps`` steps in float64 (:func:`updates_on`, the program's defaults updated by
+    ``hyper``): gradients ``g_t ~ N(0, 1)`` drawn from ``seed``, then ``D * g_t`` with ``D`` per
+    coordinate log-uniform in :data:`ADAPTIVITY_RANGE`, the same at every step. alpha is the
+    least-squares slope of ``log|u(Dg) / u(g)|`` against ``log D`` over every coordinate and
+    step, with an intercept per step: a factor shared by the whole tensor (a norm, a trust ratio,
+    a step size read from the loss) is not per-coordinate adaptivity. Entries where either update
+    is zero or not finite are left out; NaN when nothing is left (a zero update). SGD and
+    heavy-ball momentum (linear in g) give 1, Adam and RMSprop 0 up to their eps, sign rules
+    exactly 0, ``g / sqrt(|g|)`` 0.5.
+
+    Everything else is the same in both runs. The weights stay at one fixed draw: moving each
+    run by its own updates would make the weights depend on D, and a term that reads them
+    (weight decay, a trust ratio) would then count as adaptivity. ``loss_t = 1 / (1 + 0.1 t)``.
+    ``h`` (positive, uniform in [0.5, 1.5]) is scaled by D with g, as for a loss whose
+    coordinate i is multiplied by ``D_i``, so a rule normalised by its curvature (AdaHessian,
+    Sophia) reads 0.
+
+    The parameter is a matrix of ``dim`` entries (16 x 24 for 384) unless ``shape`` is given:
+    an element-wise rule gives the same alpha on a vector, and matrix rules (Muon, Shampoo,
+    Adafactor's factored moments) need two dims. For those D is still per entry, so alpha says
+    how an entry's update follows its own gradient's scale when the entries' scales differ.
+    ``factored=True`` draws ``D_ij = r_i c_j`` instead (``r``, ``c`` log-uniform over the square
+    root of the range, so D spans the same range): one scale per row and per column, which a
+    factored or Kronecker preconditioner can undo (Adafactor is about 1 per entry, about 0 so).
+
+    >>> from primitives import parse
+    >>> round(adaptivity_exponent(parse("def f(w, g, lr=0.1):\\n    return lr * g")), 6)
+    1.0
+    >>> adaptivity_exponent(parse("def f(w, g, lr=0.1):\\n    return lr * sign(g)"))
+    0.0
+    """
+    if steps < 1 or dim < 2:
+        raise InvalidValue(f"adaptivity_exponent needs steps >= 1 and dim >= 2, got steps={steps}, "
+                           f"dim={dim}")
+    shape = tuple(shape) if shape is not None else _matrix_shape(dim)
+    gen = torch.Generator().manual_seed(seed)
+    f64 = dict(dtype=torch.float64, generator=gen)
+    w = [torch.randn(shape, **f64)]
+    lo, hi = (math.log(b) for b in ADAPTIVITY_RANGE)
+    log_d = lo + (hi - lo) * torch.rand(shape, **f64)
+    if factored:
+        if len(shape) != 2:
+            raise InvalidValue(f"factored scales need a matrix shape, got {shape}")
+        rows, cols = (0.5 * (lo + (hi - lo) * torch.rand(n, **f64)) for n in shape)
+        log_d = rows[:, None] + cols[None, :]
+    grads = [[torch.randn(shape, **f64)] for _ in range(steps)]
+    hs = [[0.5 + torch.rand(shape, **f64)] for _ in range(steps)]
+    losses = [1.0 / (1.0 + 0.1 * t) for t in range(1, steps + 1)]
+    d = log_d.exp()
+    base = updates_on(program, w, grads, hyper=hyper, h=hs, losses=losses)
+    scaled = updates_on(program, w, [[d * g[0]] for g in grads], hyper=hyper,
+                        h=[[d * x[0]] for x in hs], losses=losses)
+    ratios = [(b[0].abs().log() - a[0].abs().log()).flatten() for a, b in zip(base, scaled)]
+    return _slope(log_d.flatten(), ratios)

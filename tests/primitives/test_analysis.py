@@ -1,11 +1,14 @@
-"""Analysis: dataflow graph, dead code, structural hash, fingerprint and validity."""
+"""Analysis: dataflow graph, dead code, structural hash, fingerprint, validity, adaptivity."""
+
+import math
 
 import pytest
 import torch
 
 from primitives import (OPS, Param, Program, ProgramError, Stmt, check_valid, dataflow_graph,
                         eliminate_dead_code, fingerprint, is_valid, parse, structural_hash)
-from primitives.analysis import INVALID, RETURN
+from primitives.analysis import INVALID, RETURN, adaptivity_exponent
+from primitives.errors import InvalidValue
 
 BASE = """def f(w, g, m, lr=0.1, beta=0.9):
     m = interp(g, m, beta)
@@ -276,3 +279,67 @@ def test_check_valid_rejects_malformed_programs():
         with pytest.raises(ProgramError, match=problem):
             structural_hash(program)
         assert not is_valid(program)
+
+
+# ---- adaptivity exponent ----------------------------------------------------------------------
+
+MOMENTUM = """def f(w, g, m, lr=0.1, beta=0.9, wd=0.0):
+    m = beta * m + g
+    return lr * (m + wd * w), m
+"""
+
+ADAM = """def f(w, g, m, v, t, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
+    m = interp(g, m, beta1)
+    v = interp(g * g, v, beta2)
+    return lr * (m / (1 - beta1 ** t)) / (sqrt(v / (1 - beta2 ** t)) + eps), m, v
+"""
+
+ALPHA = {  # source -> alpha, to 1e-6
+    "def f(w, g, lr=0.1):\n    return lr * g": 1.0,
+    MOMENTUM: 1.0,
+    "def f(w, g, lr=0.1):\n    return lr * sign(g)": 0.0,
+    "def f(w, g, lr=0.1):\n    return lr * g / sqrt(abs(g))": 0.5,
+    # a factor shared by the tensor goes into the per-step intercept
+    "def f(w, g, lr=0.1):\n    return lr * g / norm(g)": 1.0,
+    "def f(w, g, loss, lr=0.1):\n    return lr * loss * g": 1.0,
+    # h is scaled with g: a curvature-normalised step does not follow the gradient's scale
+    "def f(w, g, h, lr=0.1):\n    return lr * g / h": 0.0,
+}
+
+
+@pytest.mark.parametrize("source, alpha", ALPHA.items(), ids=range(len(ALPHA)))
+def test_adaptivity_exponent_of_exact_rules(source, alpha):
+    assert adaptivity_exponent(parse(source)) == pytest.approx(alpha, abs=1e-6)
+
+
+def test_adaptivity_exponent_of_adam_is_zero_up_to_eps():
+    adam = parse(ADAM)
+    assert abs(adaptivity_exponent(adam)) < 0.05
+    # an eps as large as the gradients makes it partly SGD
+    assert 0.2 < adaptivity_exponent(adam, hyper={"eps": 1.0}) < 0.9
+
+
+def test_adaptivity_exponent_keeps_the_weights_out():
+    # momentum with weight decay: the decay term is the same in both runs, so alpha falls below 1
+    # by how much of the update it is, and not at all without it
+    decayed = adaptivity_exponent(parse(MOMENTUM), hyper={"wd": 1.0})
+    assert 0.5 < decayed < 0.999
+    assert adaptivity_exponent(parse(MOMENTUM), hyper={"wd": 0.0}) == pytest.approx(1.0, abs=1e-9)
+
+
+def test_adaptivity_exponent_per_entry_and_factored_scales():
+    factored_rule = parse(ADAFACTOR_LIKE)
+    per_entry = adaptivity_exponent(factored_rule)
+    by_row_and_column = adaptivity_exponent(factored_rule, factored=True)
+    assert per_entry > 0.8 and abs(by_row_and_column) < 0.1
+    with pytest.raises(InvalidValue, match="matrix shape"):
+        adaptivity_exponent(factored_rule, shape=(96,), factored=True)
+
+
+def test_adaptivity_exponent_is_nan_when_undefined_and_seeded():
+    assert math.isnan(adaptivity_exponent(parse("def f(w, g, lr=0.1):\n    return 0.0 * g")))
+    rule = parse(ADAFACTOR_LIKE)
+    assert adaptivity_exponent(rule, seed=3) == adaptivity_exponent(rule, seed=3)
+    assert adaptivity_exponent(rule, seed=3) != adaptivity_exponent(rule, seed=4)
+    with pytest.raises(InvalidValue, match="steps >= 1"):
+        adaptivity_exponent(rule, steps=0)

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 import discover
-from primitives import KINDS, OPS
+from primitives import KINDS, OPS, adaptivity_exponent
 
 from .benchmarks import calibrate, optimizers, step_time, throughput
 from .browse import (describe, entry_row, format_rows, record_verification,
@@ -243,6 +243,23 @@ def _cmd_meta_train(args) -> int:
     return 0
 
 
+def _cmd_analyse_adaptivity(args) -> int:
+    if args.steps < 1:
+        raise UsageError(f"--steps must be >= 1, got {args.steps}")
+    refs = args.programs or list(discover.REGISTRY)
+    programs = [checked_program(ref) for ref in refs]
+    rows = []
+    for program in programs:
+        alpha = adaptivity_exponent(program, steps=args.steps, seed=args.seed)
+        rowcol = adaptivity_exponent(program, steps=args.steps, seed=args.seed, factored=True)
+        rows.append({"name": program.name, "alpha": f"{alpha:.3f}",
+                     "alpha (row x col scales)": f"{rowcol:.3f}"})
+    print(format_rows(rows))
+    print("\nalpha: slope of log|u(D g) / u(g)| on log D, D per entry of a 16 x 24 matrix "
+          "(1: SGD-like, 0: Adam-like)")
+    return 0
+
+
 def _cmd_report(args) -> int:
     path = discover.report(args.run)
     figs = discover.run_figures(args.run)
@@ -295,6 +312,20 @@ def _add_bench(sub) -> None:
     b.add_argument("--device", choices=["cpu", "cuda", "auto"], default="cpu")
     b.add_argument("--out", help="output folder (default outputs/bench-optimizers)")
     b.set_defaults(func=_cmd_bench_optimizers)
+
+
+def _add_analyse(sub) -> None:
+    p = sub.add_parser("analyse", aliases=["analyze"], help="behavioural analyses of programs")
+    analyse = p.add_subparsers(dest="analysis", metavar="ANALYSIS", parser_class=_Parser)
+    analyse.required = True
+
+    a = analyse.add_parser("adaptivity", help="the adaptivity exponent alpha of each program "
+                           "(1: the update follows the gradient's scale, 0: it does not)")
+    a.add_argument("programs", nargs="*", metavar="PROGRAM",
+                   help="library names or .py files (default: the whole library)")
+    a.add_argument("--steps", type=int, default=32, help="steps per run (default 32)")
+    a.add_argument("--seed", type=int, default=0)
+    a.set_defaults(func=_cmd_analyse_adaptivity)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -381,6 +412,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", choices=["cpu", "cuda", "auto"], default="cpu")
     p.add_argument("--resume", metavar="RUN", help="continue the run in RUN (name or directory)")
     p.set_defaults(func=_cmd_meta_train)
+
+    _add_analyse(sub)
 
     p = sub.add_parser("report", help="write plots and report.md for a search run")
     p.add_argument("run", metavar="RUN", help="run name (under outputs/) or directory")

@@ -41,6 +41,7 @@ from primitives.errors import InvalidValue
 
 from .base import Task, resolve_device
 from .batched import BatchedTrainer, all_finite, fit, keep, stack
+from .guard import check_state, check_step
 
 __all__ = ["DEFAULT_LRS", "Result", "evaluate", "normalised_score", "WORST_METRIC"]
 
@@ -157,6 +158,7 @@ def evaluate(program: Program | str, task: Task, lrs: Sequence[float] | None = D
     copy_params = [[inits[c % n_seed][n] for n in names] for c in range(k)]
     copy_hyper = [dict(fixed, **({"lr": grid[c // n_seed]} if grid else {})) for c in range(k)]
     state = trainer.init_state(copy_params, copy_hyper)
+    check_state(state, k)  # the search's bounds (tasks.guard); no-op outside them
     weights = trainer.to_storage(stack(copy_params))
     batched_hyper = dict(fixed)
     if grid:
@@ -200,6 +202,7 @@ def _train(trainer, weights, state, hyper, seeds, n_lr, device, dtype):
     alive = torch.ones(k, dtype=torch.bool, device=device)
     losses, alive_before = [], []  # per step, stacked once at the end (no per-step copies)
     for step in range(task.num_steps):
+        check_step()  # the search's per-evaluation deadline (tasks.guard)
         batch = _batch(task, seeds, n_lr, step, device, dtype)
         grads, loss = trainer.grad_and_loss(weights, batch)
         h = (trainer.hessian_diagonal(weights, batch, seeds, seed_of_copy, step)

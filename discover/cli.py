@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -20,11 +21,12 @@ import torch
 import discover
 from primitives import KINDS, OPS, adaptivity_exponent
 
-from .benchmarks import calibrate, optimizers, step_time, throughput
+from .benchmarks import calibrate, optimizers, population, step_time, throughput
 from .browse import (describe, entry_row, format_rows, record_verification,
                      verification_table)
 from .errors import MissingRun, UsageError, UserError
 from .inputs import checked_program
+from .novelty import NEAR, SAME, novelty
 from .rl import format_rl_table
 
 __all__ = ["main", "build_parser"]
@@ -144,6 +146,18 @@ def _cmd_bench_optimizers(args) -> int:
     return 0
 
 
+def _cmd_bench_population(args) -> int:
+    if args.programs < 1 or args.rounds < 1 or args.threads < 1 or \
+            (args.steps is not None and args.steps < 1):
+        raise UsageError("--programs, --rounds, --threads and --steps must be >= 1")
+    tasks = None if args.suite is None and not args.tasks else \
+        calibrate.select_tasks(args.suite or "pressure", args.tasks)
+    population.run(tasks, programs=args.programs, seed=args.seed, depth=args.depth,
+                   seeds=tuple(args.seeds), steps=args.steps, rounds=args.rounds,
+                   threads=args.threads, micro=not args.no_micro)
+    return 0
+
+
 def _cmd_eval(args) -> int:
     if args.suite == "rl":
         return _eval_rl(args)
@@ -260,6 +274,22 @@ def _cmd_analyse_adaptivity(args) -> int:
     return 0
 
 
+def _cmd_analyse_novelty(args) -> int:
+    if args.retune < 0:
+        raise UsageError(f"--retune must be >= 0, got {args.retune}")
+    program = checked_program(args.program)
+    torch.set_num_threads(1)  # small tensors: one thread is fastest, and the time is one core's
+    start = time.process_time()
+    result = novelty(program, retune=args.retune, seed=args.seed)
+    seconds = time.process_time() - start
+    print(f"{program.name}: {result.summary()}\n")
+    print(result.table(top=3))
+    print(f"\ndistance: relative error of the library rule's rescaled updates on shared "
+          f"gradient sequences; same <= {SAME:g}, other constants <= {NEAR:g} after retuning; "
+          f"{seconds:.1f} s CPU")
+    return 0
+
+
 def _cmd_report(args) -> int:
     path = discover.report(args.run)
     figs = discover.run_figures(args.run)
@@ -303,6 +333,21 @@ def _add_bench(sub) -> None:
     b.add_argument("--out", help="output folder (default outputs/bench-calibrate)")
     b.set_defaults(func=_cmd_bench_calibrate)
 
+    b = bench.add_parser("population", help="B programs trained together (evaluate_population) "
+                         "against one at a time, and the micro tier's evaluations per second")
+    b.add_argument("--programs", type=int, default=16, help="B, children of adamw, lion and "
+                   "heavy-ball (default 16)")
+    b.add_argument("--seed", type=int, default=0, help="mutation seed (default 0)")
+    b.add_argument("--depth", type=int, default=2, help="mutations per child (default 2)")
+    b.add_argument("--suite", help="the tasks of this suite (default: pressure and small proxy)")
+    b.add_argument("--tasks", nargs="+", metavar="TASK", help="task names instead")
+    b.add_argument("--seeds", type=int, nargs="+", default=[0], help="training seeds (default 0)")
+    b.add_argument("--steps", type=int, help="another step budget (a quick look)")
+    b.add_argument("--rounds", type=int, default=1, help="timed rounds, best kept (default 1)")
+    b.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    b.add_argument("--no-micro", action="store_true", help="skip the micro tier")
+    b.set_defaults(func=_cmd_bench_population)
+
     b = bench.add_parser("optimizers", help="each exported class against its package reference "
                          "(torch.optim, pytorch_optimizer): ms per step on ~10M parameters")
     b.add_argument("--only", metavar="NAME,...", help="these library programs (default: every "
@@ -326,6 +371,14 @@ def _add_analyse(sub) -> None:
     a.add_argument("--steps", type=int, default=32, help="steps per run (default 32)")
     a.add_argument("--seed", type=int, default=0)
     a.set_defaults(func=_cmd_analyse_adaptivity)
+
+    a = analyse.add_parser("novelty", help="the closest library rules by behaviour, and whether "
+                           "the program is one of them, one with other constants, or novel")
+    a.add_argument("program", metavar="PROGRAM", help="a .py file or a library name")
+    a.add_argument("--retune", type=int, default=3, help="retune this many closest rules and "
+                   "this many most similar in ops (default 3)")
+    a.add_argument("--seed", type=int, default=0)
+    a.set_defaults(func=_cmd_analyse_novelty)
 
 
 def build_parser() -> argparse.ArgumentParser:

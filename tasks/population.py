@@ -3,12 +3,19 @@
 :func:`evaluate_population` is :func:`tasks.protocol.evaluate` for a batch of programs (a
 search's untrained children): the ``B x K`` copies (K = learning rates x seeds per program) are
 stacked on one leading dimension, the task's loss and gradient run once under ``torch.func.vmap``
-over all of them, and each program steps its own slice of ``K`` copies with its compiled
-out-of-place step (:meth:`primitives.Executor.batched_update`, as in :mod:`tasks.batched`; see
-:class:`primitives.compile.PopulationStep`). A copy that diverges is frozen and scored as the
-worst value on its own; randomness still comes only from ``(task, seed, step)``, so every program
-sees the batches it would see alone and each :class:`~tasks.protocol.Result` equals the one
-:func:`~tasks.protocol.evaluate` gives for that program (float64: to rounding, 1e-9), for any B.
+over all of them, and the programs step their copies:
+
+- the elementwise programs (most children of a search; :func:`primitives.compile.groupable`)
+  all at once, by one generated function that runs each op once for every program that has it
+  (:class:`primitives.compile.GroupedStep`: op-grouped execution over the flat ``[B * K, P]``
+  weights), which is what makes B programs cost little more than one on small tasks;
+- the others (reductions, matrix ops, ``h``) each on its own slice with its compiled
+  out-of-place step (:meth:`primitives.Executor.batched_update`, as in :mod:`tasks.batched`).
+
+A copy that diverges is frozen and scored as the worst value on its own; randomness still comes
+only from ``(task, seed, step)``, so every program sees the batches it would see alone and each
+:class:`~tasks.protocol.Result` equals the one :func:`~tasks.protocol.evaluate` gives for that
+program (float64: to rounding, 1e-9), for any B and any order of the programs.
 
 Example::
 
@@ -28,10 +35,11 @@ from typing import Mapping, Sequence
 import torch
 
 from primitives import Executor, Program, parse
+from primitives.compile import GroupedStep, groupable
 from primitives.errors import InvalidValue
 
 from .base import Task, resolve_device
-from .batched import BatchedTrainer, all_finite, keep, stack
+from .batched import BatchedTrainer, all_finite, fit, keep, stack
 from .protocol import (DEFAULT_LRS, WORST_METRIC, Result, _batch, _check_grid, _result,
                        loss_curves)
 
@@ -42,11 +50,11 @@ class _Member:
     """One program of the population: its trainer (storage layout, update) and its state."""
 
     def __init__(self, executor, task, names, shapes, k, inits, n_seed, grid, hyper, device,
-                 dtype):
+                 dtype, flat=None):
         self.program = executor.program
         self.executor = executor
         self.fixed = self.executor.hyperparameters(hyper)
-        self.trainer = BatchedTrainer(self.executor, task, names, shapes, k)
+        self.trainer = BatchedTrainer(self.executor, task, names, shapes, k, flat=flat)
         params = [[inits[c % n_seed][n] for n in names] for c in range(k)]
         copy_hyper = [dict(self.fixed, **({"lr": grid[c // n_seed]} if grid else {}))
                       for c in range(k)]
@@ -76,13 +84,15 @@ def evaluate_population(programs: Sequence[Program | str], task: Task,
                         device: str | torch.device = "cpu",
                         hypers: Sequence[Mapping[str, float] | None] | None = None, *,
                         dtype: torch.dtype = torch.float32,
-                        closed_form: bool | None = None) -> list[Result]:
+                        closed_form: bool | None = None, grouped: bool = True) -> list[Result]:
     """:func:`tasks.protocol.evaluate` of every program of ``programs`` on ``task``, trained as
     one batched computation; ``hypers``: each program's other hyperparameters (or None).
 
     ``closed_form``: take gradients and losses from the task's ``closed_form(x)`` (an analytic
     task of one parameter: ``x`` stacked ``[N, dim]`` -> gradient and loss, no autograd; the
     micro tier, :mod:`tasks.micro`) instead of autograd; None: whenever the task has one.
+    ``grouped``: step the elementwise programs together, op-grouped (False: each program on its
+    own, as before; the same numbers, slower).
     """
     start = time.perf_counter()
     programs = [parse(p) if isinstance(p, str) else p for p in programs]
@@ -103,68 +113,122 @@ def evaluate_population(programs: Sequence[Program | str], task: Task,
     inits = [task.init(s, device, dtype) for s in seeds]
     names = list(inits[0])
     shapes = [inits[0][n].shape for n in names]
-    members = [_Member(ex, task, names, shapes, k, inits, n_seed, g, h, device, dtype)
-               for ex, g, h in zip(executors, grids, hypers)]
-    # the loss, gradient and metric of all B x K copies, per-parameter layout
-    shared = BatchedTrainer(members[0].executor, task, names, shapes, b * k, flat=False)
-    weights = stack([[inits[c % n_seed][n] for n in names] for c in range(b * k)])
+    # the grouped programs take the first rows, the others follow; results in the given order
+    together = [i for i, p in enumerate(programs) if grouped and groupable(p)]
+    order = together + [i for i in range(b) if i not in set(together)]
+    members = [_Member(executors[i], task, names, shapes, k, inits, n_seed, grids[i], hypers[i],
+                       device, dtype, flat=True if i in together else None) for i in order]
+    # the loss, gradient and metric of all B x K copies; weights flat [B * K, P]
+    shared = BatchedTrainer(members[0].executor, task, names, shapes, b * k, flat=True)
+    weights = shared.to_storage(stack([[inits[c % n_seed][n] for n in names]
+                                       for c in range(b * k)]))[0]
     val_batch = task.validation_batch(device, dtype)
     with torch.no_grad():
-        initial = shared.metric([p[:n_seed] for p in weights], val_batch)
+        initial = shared.metric([p[:n_seed] for p in shared.to_params([weights])], val_batch)
     if closed_form is None:
         closed_form = hasattr(task, "closed_form") and len(names) == 1
     if closed_form and not (hasattr(task, "closed_form") and len(names) == 1):
         raise InvalidValue(f"{task.name} has no closed-form gradient")
-    grad_and_loss = ((lambda ws, batch: _closed(task, ws)) if closed_form else
-                     shared.grad_and_loss)
-    weights, alive, losses = _train(shared, grad_and_loss, members, weights, seeds, n_lr, device,
-                                    dtype)
+    grad_and_loss = ((lambda w, batch: _closed(task, w)) if closed_form else
+                     lambda w, batch: _autograd(shared, w, batch))
+    step = _Grouped(members[:len(together)], k, grid, n_seed, device, dtype) if together else None
+    weights, alive, losses = _train(shared, grad_and_loss, step, members[len(together):],
+                                    weights, seeds, n_lr, device, dtype)
     with torch.no_grad():
-        final = shared.metric(weights, val_batch)
+        final = shared.metric(shared.to_params([weights]), val_batch)
     ok = alive & torch.isfinite(final)
     final = torch.where(ok, final, WORST_METRIC)
     now = time.perf_counter()
     share = now - (now - start) / b  # each row's wall time: 1/B of the whole
-    return [_result(m.program, task, g, seeds, final[i * k:(i + 1) * k], initial,
-                    ok[i * k:(i + 1) * k], losses[:, i * k:(i + 1) * k], m.fixed, share, device)
-            for i, (m, g) in enumerate(zip(members, grids))]
+    results = [None] * b
+    for row, (i, m) in enumerate(zip(order, members)):
+        cut = slice(row * k, (row + 1) * k)
+        results[i] = _result(m.program, task, grids[i], seeds, final[cut], initial, ok[cut],
+                             losses[:, cut], m.fixed, share, device)
+    return results
 
 
 def _closed(task, weights):
-    """``([gradient], loss)`` of the stacked points of a one-parameter analytic task."""
-    g, loss = task.closed_form(weights[0])
-    return [g], loss
+    """``(gradient, loss)`` of the stacked points ``[N, dim]`` of a one-parameter analytic
+    task."""
+    return task.closed_form(weights)
 
 
-def _train(shared, grad_and_loss, members, weights, seeds, n_lr, device, dtype):
-    """:func:`tasks.protocol._train` over B programs: one gradient for all copies, one update
-    per program on its slice; a copy that diverges keeps its last finite weights and state."""
+def _autograd(shared, weights, batch):
+    """``(gradient, loss)`` of the flat ``[B * K, P]`` weights by the task's loss."""
+    grads, loss = shared.grad_and_loss([weights], batch)
+    return grads[0], loss
+
+
+class _Grouped:
+    """The elementwise programs (the first rows) stepped by one :class:`GroupedStep`."""
+
+    def __init__(self, members, k, grid, n_seed, device, dtype):
+        width = members[0].trainer.sizes
+        self.rows = len(members) * k
+        batched = ("lr",) if grid else ()
+        self.step = GroupedStep([m.program for m in members], k, sum(width),
+                                [m.fixed for m in members], batched, dtype=dtype, device=device)
+        self.state = self.step.init_state([{n: v[0] for n, v in m.state.items()}
+                                           for m in members])
+        self.hyper = {}
+        if grid:
+            per_copy = torch.tensor([grid[c // n_seed] for c in range(k)], dtype=dtype,
+                                    device=device)
+            self.hyper["lr"] = per_copy.repeat(len(members)).unsqueeze(1)
+
+    def __call__(self, weights, grads, loss, t):
+        return self.step(weights, grads, loss, t, self.hyper, self.state)
+
+
+def _train(shared, grad_and_loss, grouped, members, weights, seeds, n_lr, device, dtype):
+    """:func:`tasks.protocol._train` over B programs: one gradient for all copies, the grouped
+    programs stepped together, each other program on its slice; a copy that diverges keeps its
+    last finite weights and state."""
     task, total = shared.task, shared.k
-    k = total // len(members)
+    k = grouped.step.k if grouped is not None else members[0].trainer.k
+    first = grouped.rows if grouped is not None else 0
+    n_prog = total // k
     alive = torch.ones(total, dtype=torch.bool, device=device)
     losses, alive_before = [], []
     for step in range(task.num_steps):
-        batch = _batch(task, seeds, n_lr * len(members), step, device, dtype)
+        batch = _batch(task, seeds, n_lr * n_prog, step, device, dtype)
         grads, loss = grad_and_loss(weights, batch)
+        t = float(step + 1)
         with torch.no_grad():
-            parts, states = [], []
-            for i, m in enumerate(members):
-                cut = slice(i * k, (i + 1) * k)
-                new_w, new_state = m.step([w[cut] for w in weights], [g[cut] for g in grads],
-                                          float(step + 1), loss[cut], [x[cut] for x in batch],
-                                          seeds, step)
+            parts, new_group, states = [], None, []
+            if grouped is not None:
+                whole = first == total
+                new_w, new_group = grouped(weights if whole else weights[:first],
+                                           grads if whole else grads[:first],
+                                           loss if whole else loss[:first], t)
                 parts.append(new_w)
+            for i, m in enumerate(members):
+                cut = slice(first + i * k, first + (i + 1) * k)
+                new_w, new_state = m.step(shared.to_params([weights[cut]]),
+                                          shared.to_params([grads[cut]]), t, loss[cut],
+                                          [x[cut] for x in batch], seeds, step)
+                parts.append(shared.to_storage(new_w)[0])
                 states.append(new_state)
-            new_weights = [torch.cat(ws) for ws in zip(*parts)]
+            new_weights = torch.cat(parts) if len(parts) > 1 else parts[0]
             losses.append(loss)
             alive_before.append(alive)
-            alive = alive & all_finite([loss, *new_weights], total)
-            weights = [keep(alive, n, w) for n, w in zip(new_weights, weights)]
-            for i, (m, new_state) in enumerate(zip(members, states)):
-                living = alive[i * k:(i + 1) * k]
-                m.state = {s: [keep(living, n, o) for n, o in zip(new_state[s], m.state[s])]
-                           for s in m.state}
+            alive = alive & all_finite([loss, new_weights], total)
+            if device.type == "cpu" and bool(alive.all()):
+                weights = new_weights
+                if grouped is not None:
+                    grouped.state = new_group
+                for m, new_state in zip(members, states):
+                    m.state = {s: [fit(v, o) for v, o in zip(new_state[s], m.state[s])]
+                               for s in m.state}
+            else:
+                weights = keep(alive, new_weights, weights)
+                if grouped is not None:
+                    grouped.state = grouped.step.keep(alive[:first], new_group, grouped.state)
+                for i, (m, new_state) in enumerate(zip(members, states)):
+                    living = alive[first + i * k:first + (i + 1) * k]
+                    m.state = {s: [keep(living, n, o) for n, o in zip(new_state[s], m.state[s])]
+                               for s in m.state}
         if step % 50 == 49 and not bool(alive.any()):
             break
     return weights, alive, loss_curves(losses, alive_before, task.num_steps, total, device, dtype)
-

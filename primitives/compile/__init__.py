@@ -4,7 +4,7 @@ One planner turns a program into Python source for an in-place step (:func:`comp
 :meth:`primitives.Executor.step_` runs it (:func:`load_step`), ``discover export`` writes the
 same text into the optimizer module a user receives, and :func:`compile_pure` gives the pure,
 out-of-place form that the batched trainer runs for K copies (and for B different programs at
-once, :class:`PopulationStep`). :meth:`primitives.Executor.update` stays the readable reference;
+once, :class:`PopulationStep`; op-grouped over B elementwise programs, :class:`GroupedStep`). :meth:`primitives.Executor.update` stays the readable reference;
 a differential test holds every path to it.
 
 The pieces: :mod:`~primitives.compile.templates` (the op -> torch table),
@@ -15,9 +15,11 @@ fused kernels), :mod:`~primitives.compile.step` (the functions, loaded) and
 :mod:`~primitives.compile.pure` (the out-of-place form).
 """
 
+from .grouped import GroupedStep, groupable
 from .ir import CompileError, StepIR
 from .pure import PopulationStep, load_pure, pure_source, scalar_call
 from .step import CompiledStep, StepSource, compile_step, load_step
 
 __all__ = ["CompileError", "StepIR", "CompiledStep", "StepSource", "compile_step", "load_step",
-           "PopulationStep", "load_pure", "pure_source", "scalar_call"]
+           "PopulationStep", "GroupedStep", "groupable", "load_pure", "pure_source",
+           "scalar_call"]

@@ -1,0 +1,560 @@
+"""Op-grouped execution: B elementwise programs stepped together by one generated function.
+
+The children a search trains in one batch are mostly mutations of a few parents, so they share
+most of their statements. On the small tasks of the proxy and micro tiers one step of one
+program is ~15 torch calls on tensors of a few hundred numbers: call overhead, not arithmetic,
+so stepping B programs one after the other (:class:`~primitives.compile.PopulationStep`) costs
+B times that overhead. :class:`GroupedStep` writes one straight-line Python function for the
+whole population that runs an op once for all the programs that have it (a *group*):
+
+- **Layout.** Copy ``c`` of program ``b`` is row ``b * K + c`` of the weights, gradients, losses
+  and per-copy hyperparameters (``lr`` under a learning-rate grid), which are ``[B * K, P]``
+  (the flat layout of :mod:`tasks.batched`) and ``[B * K, 1]`` columns. A group over programs
+  ``f .. l - 1`` is one call on rows ``f * K .. l * K``; its result keeps that layout, so a value
+  of program ``b`` is a block of K rows of some tensor, at a place known when compiling.
+- **Kinds.** A value is a host scalar ``S`` (constants, hyperparameters, ``t``; computed by
+  :func:`~primitives.compile.scalar_call` exactly as the out-of-place step computes them, once
+  per distinct expression), a per-copy column ``C`` (``[K, 1]``: ``lr``, ``loss``, a 0-d state)
+  or a tensor ``T`` (``[K, P]``). Only ``C`` and ``T`` statements are grouped.
+- **Schedule.** Statements whose inputs are ready are bucketed by op and argument kinds
+  (commutative ops with their arguments sorted), and the bucket with the most programs runs
+  next, one statement per program: a program whose body is shifted by an inserted statement
+  still shares its later ops with its siblings. Scalars that differ between the programs of a
+  group become a column (built once for constants, each step for ``t``-dependent ones).
+- **Cost model.** A group's operands are views when every program's block lies in one tensor
+  that covers the group's rows; otherwise they are gathered (one ``torch.cat``), and rows of
+  programs between the group's members that are not in it are computed too (their values are
+  never read). Both cost a pass over the data, which pays on small tensors (a call costs about
+  as much as a few thousand elements) and not on large ones: a group is split where a gather
+  or the wasted rows would cost more than the calls saved (:data:`CALL_S`, :data:`ELEMENT_S`).
+- **State** lives where the step leaves it: the tensors of the groups that computed it (a few
+  *entries*, each covering a range of programs), so the next step reads it as views. The layout
+  is found by compiling until the state a step reads is where the step wrote it.
+
+Each program's numbers are the ones its own out-of-place step gives (the same op functions of
+:data:`primitives.ops.OPS` on the same values, row by row), except that a scalar operand that
+differs between the programs of a group is a column of the tensor's dtype: in float64 that is
+the same arithmetic; in float32 an ``interp`` weight is rounded to float32 before ``1 - a``
+instead of after (a rounding-level difference).
+
+Example::
+
+    >>> import torch
+    >>> from primitives import parse
+    >>> sgd = parse("def sgd(w, g, lr=0.1):\\n    return lr * g")
+    >>> mom = parse("def mom(w, g, m, lr=0.1):\\n    m = interp(g, m, 0.9)\\n    return lr * m, m")
+    >>> step = GroupedStep([sgd, mom], k=2, width=3, hypers=[{}, {}], batched=("lr",))
+    >>> lr = torch.tensor([[0.1], [1.0]]).repeat(2, 1)  # [B * K, 1]
+    >>> state = step.init_state([{}, {"m": torch.zeros(2, 3)}])
+    >>> w, g = torch.zeros(4, 3), torch.ones(4, 3)
+    >>> new_w, state = step(w, g, torch.zeros(4), 1.0, {"lr": lr}, state)
+    >>> new_w[:, 0].tolist()  # sgd: -lr g; momentum: -lr (0.1 g)
+    [-0.10000000149011612, -1.0, -0.010000000707805157, -0.10000000149011612]
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import torch
+
+from ..ops import OPS
+from ..program import Program, Stmt
+from .ir import CompileError
+from .pure import scalar_call
+from .step import exec_source
+
+__all__ = ["GroupedStep", "groupable", "live_statements", "CALL_S", "ELEMENT_S"]
+
+#: the cost model: seconds per torch call (with its Python) and per float32 element on a CPU
+CALL_S, ELEMENT_S = 4e-6, 1e-9
+_VIEW_S = 0.5e-6
+_RANK = {"C": 1, "T": 2}
+_GROUPABLE = {"elementwise", "constant"}
+#: ops whose scalar arguments meet the tensor as they are (a Python number is cast to the
+#: tensor's dtype, as a column of that dtype is): a column gives the very same numbers
+_CAST_AS_IS = {"add", "sub", "mul", "div", "max", "min", "clip", "clamp", "fmod", "pdiv"}
+_MAX_ROUNDS = 4
+
+
+def live_statements(program: Program) -> list[Stmt]:
+    """The statements the program's returned values depend on (dead code dropped), in order."""
+    need = {r for r in program.returns if isinstance(r, str)}
+    live = []
+    for s in reversed(program.body):
+        if s.target in need:
+            live.append(s)
+            need.update(a for a in s.args if isinstance(a, str))
+    return live[::-1]
+
+
+def groupable(program: Program) -> bool:
+    """Whether :class:`GroupedStep` can step ``program``: every live statement is elementwise
+    (or a constant) and it does not read ``h``."""
+    return "h" not in program.input_names and all(
+        OPS[s.op].kind in _GROUPABLE for s in live_statements(program))
+
+
+# ---- values -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _S:
+    """A host scalar of one program: equal keys, equal values; ``code`` spells it."""
+
+    key: object
+    code: str
+    value: object = None  # a constant's value (None: computed each step)
+
+    @property
+    def const(self) -> bool:
+        return self.value is not None
+
+
+@dataclass(frozen=True)
+class _Ref:
+    """A per-copy value (``C`` column or ``T`` tensor) of one program: an input or a node."""
+
+    kind: str
+    src: object  # "w", "g", "loss", ("hyper", name), ("state", name) or a node id
+
+
+@dataclass
+class _Node:
+    """One ``C`` or ``T`` statement of one program."""
+
+    id: int
+    prog: int
+    index: int
+    op: str
+    args: tuple
+    kind: str
+    deps: tuple
+
+    def signature(self):
+        """Nodes of one signature can be grouped: the op, the kinds of its arguments, and the
+        scalars that cannot become a column (see :func:`_column_safe`)."""
+        return (self.op, tuple(a.kind if isinstance(a, _Ref) else
+                               ("S" if _column_safe(self.op, self.args, j) else a.key)
+                               for j, a in enumerate(self.args)))
+
+
+def _column_safe(op: str, args, j: int) -> bool:
+    """Whether scalar argument ``j`` may differ between the programs of a group (then it is a
+    column of the tensor's dtype): where the op applies it to the tensor as it is (cast to the
+    tensor's dtype, as torch does with a Python number); and ``interp``'s weight next to two
+    tensors, given as the two columns ``1 - a`` and ``a`` (:func:`_interp_columns`)."""
+    if op in _CAST_AS_IS:
+        return True
+    return op == "interp" and j == 2 and all(isinstance(a, _Ref) for a in args[:2])
+
+
+def _interp_columns(x, y, one_minus_a, a):
+    """``interp(x, y, a)`` with ``1 - a`` and ``a`` as columns: the products and the sum of
+    :func:`primitives.ops` ``interp`` (``1 - a`` computed on the host, in float64)."""
+    return one_minus_a * x + a * y
+
+
+@dataclass(frozen=True)
+class _Buf:
+    """A tensor of the generated code holding the blocks of programs ``f .. l - 1``."""
+
+    code: str
+    kind: str
+    f: int
+    l: int  # noqa: E741
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """A state tensor between steps: which program's state (by name) each block holds."""
+
+    kind: str
+    f: int
+    l: int  # noqa: E741
+    claims: tuple  # ((program, state name), ...)
+
+
+class GroupedStep:
+    """B elementwise programs (:func:`groupable`), K copies each, over ``[B * K, width]`` rows.
+
+    ``hypers[b]``: program b's hyperparameter values (Python numbers); the names in ``batched``
+    are per-copy columns instead, given to each call (``[B * K, 1]``). State goes between
+    steps as the tuple of tensors :meth:`init_state` makes and each call returns.
+    """
+
+    def __init__(self, programs: Sequence[Program], k: int, width: int,
+                 hypers: Sequence[Mapping[str, object]], batched: Sequence[str] = (), *,
+                 dtype: torch.dtype = torch.float32, device: str | torch.device = "cpu"):
+        self.programs, self.k, self.width = list(programs), int(k), int(width)
+        self.dtype, self.device = dtype, torch.device(device)
+        self.batched = tuple(batched)
+        for p in self.programs:
+            if not groupable(p):
+                raise CompileError(f"{p.name}: not elementwise; GroupedStep cannot group it")
+        self._element_s = ELEMENT_S * torch.empty((), dtype=dtype).element_size() / 4
+        self._state_kinds = [self._kinds_of_state(p) for p in self.programs]
+        self._analyse(hypers)
+        self._compile()
+
+    # ---- analysis ---------------------------------------------------------------------------
+
+    def _kinds_of_state(self, program) -> dict[str, str]:
+        from ..execute import Executor  # noqa: PLC0415 - execute imports this package
+
+        shapes = Executor(program).state_shapes((self.width,))
+        return {s: ("T" if tuple(shapes[s]) == (self.width,) else "C")
+                for s in program.state_names}
+
+    def _const(self, value) -> _S:
+        key = ("k", repr(float(value)))
+        if key not in self._consts:
+            v = float(value)
+            if math.isfinite(v):
+                code = repr(v)
+            else:
+                code = f"_k{len(self._consts)}"
+                self._namespace[code] = value
+            self._consts[key] = _S(key, code, value)
+        return self._consts[key]
+
+    def _scalar(self, op, args) -> _S:
+        if all(a.const for a in args):
+            return self._const(scalar_call(OPS[op].fn, *[a.value for a in args]))
+        key = (op, tuple(a.key for a in args))
+        if key not in self._dynamic:
+            code = f"_d{len(self._dynamic)}"
+            self._dynamic[key] = _S(key, code)
+            self._scalar_lines.append(
+                f"{code} = _scalar(_op_{op}{''.join(', ' + a.code for a in args)})")
+            self._ops.add(op)
+        return self._dynamic[key]
+
+    def _analyse(self, hypers):
+        self._namespace: dict = {}
+        self._consts: dict = {}
+        self._dynamic: dict = {}
+        self._scalar_lines: list[str] = []
+        self._ops: set[str] = set()
+        self.nodes: list[_Node] = []
+        self.outputs: list[list] = []  # per program: update, then each state's value
+        t = _S("t", "_t")
+        for b, (program, hyper) in enumerate(zip(self.programs, hypers)):
+            env = {"w": _Ref("T", "w"), "g": _Ref("T", "g")}
+            for p in program.params[2:]:
+                if p.role == "state":
+                    env[p.name] = _Ref(self._state_kinds[b][p.name], ("state", p.name))
+                elif p.name == "t":
+                    env["t"] = t
+                elif p.name == "loss":
+                    env["loss"] = _Ref("C", "loss")
+                elif p.name in self.batched:
+                    env[p.name] = _Ref("C", ("hyper", p.name))
+                elif p.role == "hyper":
+                    env[p.name] = self._const(hyper[p.name])
+            for index, s in enumerate(live_statements(program)):
+                args = [env[a] if isinstance(a, str) else self._const(a) for a in s.args]
+                if all(isinstance(a, _S) for a in args):
+                    env[s.target] = self._scalar(s.op, args)
+                    continue
+                if OPS[s.op].commutative:  # one signature for g * 2 and 2 * g
+                    args.sort(key=lambda a: -_RANK.get(getattr(a, "kind", ""), 0))
+                kind = max((a.kind for a in args if isinstance(a, _Ref)), key=_RANK.get)
+                deps = tuple(a.src for a in args if isinstance(a, _Ref) and isinstance(a.src, int))
+                node = _Node(len(self.nodes), b, index, s.op, tuple(args), kind, deps)
+                self.nodes.append(node)
+                self._ops.add(s.op)
+                env[s.target] = _Ref(kind, node.id)
+            self.outputs.append([env[r] if isinstance(r, str) else self._const(r)
+                                 for r in program.returns])
+
+    # ---- compiling --------------------------------------------------------------------------
+
+    def _compile(self):
+        """Schedule until the state layout a step reads is the one it writes (or give up after
+        a few rounds and gather the state back into the layout read)."""
+        layout = tuple(_Entry(kind, b, b + 1, ((b, s),))
+                       for b, kinds in enumerate(self._state_kinds) for s, kind in kinds.items())
+        for _ in range(_MAX_ROUNDS):
+            lines, natural = self._schedule(layout, normalise=False)
+            if natural == layout:
+                break
+            layout = natural
+        else:
+            lines, _ = self._schedule(layout, normalise=True)
+        self.layout = layout
+        self.groups = sum(1 for line in lines if line.lstrip().startswith("_v"))
+        args = ", ".join(f"_s{e}" for e in range(len(layout)))
+        body = [f"({args}{',' if len(layout) == 1 else ''}) = _state" if layout else "pass"]
+        body += [f'_h_{n} = _hyper["{n}"]' for n in self.batched]
+        body += self._scalar_lines + lines
+        self.source = ("def _grouped_step(w, g, loss, _t, _hyper, _state):\n"
+                       '    """One step of every program, op-grouped (primitives.compile.'
+                       'grouped)."""\n' + "".join(f"    {line}\n" for line in body))
+        namespace = dict(self._namespace)
+        namespace.update({f"_op_{op}": OPS[op].fn for op in self._ops})
+        namespace.update(torch=torch, _scalar=scalar_call, _column=self._column,
+                         _full=self._full, _interp_columns=_interp_columns)
+        name = f"<discover grouped {len(self.programs)} programs {abs(hash(self.source)):x}>"
+        exec_source(self.source, name, namespace)
+        self._fn = namespace["_grouped_step"]
+
+    def _schedule(self, layout, normalise):
+        """The lines of one step with state read from ``layout``; and the layout it writes."""
+        k, n_prog = self.k, len(self.programs)
+        self._lines: list[str] = []
+        self._fresh = itertools.count()
+        inputs = {"w": _Buf("w", "T", 0, n_prog), "g": _Buf("g", "T", 0, n_prog),
+                  "loss": _Buf("_loss", "C", 0, n_prog)}
+        inputs.update({("hyper", n): _Buf(f"_h_{n}", "C", 0, n_prog) for n in self.batched})
+        self._filler = {"T": inputs["g"], "C": inputs["loss"]}
+        state_buf = {}
+        for e, entry in enumerate(layout):
+            for b, s in entry.claims:
+                state_buf[b, s] = _Buf(f"_s{e}", entry.kind, entry.f, entry.l)
+        self._lines.append("_loss = loss.view(-1, 1)")
+        node_buf: dict[int, _Buf] = {}
+
+        def where(ref: _Ref, b: int) -> _Buf:
+            if isinstance(ref.src, int):
+                return node_buf[ref.src]
+            if isinstance(ref.src, tuple) and ref.src[0] == "state":
+                return state_buf[b, ref.src[1]]
+            return inputs[ref.src]
+
+        self._where = where
+        for run in self._groups():
+            buf = self._emit(run)
+            for node in run:
+                node_buf[node.id] = buf
+        lines, natural = self._outputs(layout, normalise)
+        del k
+        return self._lines + lines, natural
+
+    def _groups(self):
+        """Runs of nodes (one op, one signature, consecutive programs) in an order that respects
+        dependencies: the bucket of ready nodes with the most programs first."""
+        waiting = {n.id: len(set(n.deps)) for n in self.nodes}
+        users: dict[int, list[_Node]] = {}
+        for n in self.nodes:
+            for d in set(n.deps):
+                users.setdefault(d, []).append(n)
+        buckets: dict[tuple, dict[int, list[_Node]]] = {}
+
+        def ready(node):
+            per_prog = buckets.setdefault(node.signature(), {})
+            per_prog.setdefault(node.prog, []).append(node)
+
+        for n in self.nodes:
+            if waiting[n.id] == 0:
+                ready(n)
+        while buckets:
+            sig = max(buckets, key=lambda s: (len(buckets[s]), -min(
+                n.id for nodes in buckets[s].values() for n in nodes)))
+            per_prog = buckets[sig]
+            chosen = []
+            for b in sorted(per_prog):
+                nodes = per_prog[b]
+                nodes.sort(key=lambda n: n.index)
+                chosen.append(nodes.pop(0))
+                if not nodes:
+                    del per_prog[b]
+            if not per_prog:
+                del buckets[sig]
+            for run in self._split(chosen):
+                yield run
+            for node in chosen:
+                for user in users.get(node.id, ()):
+                    waiting[user.id] -= 1
+                    if waiting[user.id] == 0:
+                        ready(user)
+
+    # ---- cost model ---------------------------------------------------------------------------
+
+    def _split(self, members):
+        """``members`` (sorted by program) cut into runs where grouping pays."""
+        runs, cur = [], [members[0]]
+        for node in members[1:]:
+            if self._cost(cur + [node]) <= self._cost(cur) + self._cost([node]):
+                cur.append(node)
+            else:
+                runs.append(cur)
+                cur = [node]
+        runs.append(cur)
+        return runs
+
+    def _cost(self, run) -> float:
+        f, l = run[0].prog, run[-1].prog + 1  # noqa: E741
+        rows = (l - f) * self.k
+        cost = CALL_S + self._element_s * rows * self._width(run[0].kind)
+        for j, a in enumerate(run[0].args):
+            if isinstance(a, _S):
+                keys = {n.args[j].key for n in run}
+                if len(keys) > 1:
+                    cost += 0.0 if all(n.args[j].const for n in run) else 2 * CALL_S
+            elif self._view([(n.prog, n.args[j]) for n in run], f, l) is not None:
+                cost += _VIEW_S
+            else:
+                cost += CALL_S + self._element_s * rows * self._width(a.kind)
+        return cost
+
+    def _width(self, kind) -> int:
+        return self.width if kind == "T" else 1
+
+    # ---- code -------------------------------------------------------------------------------
+
+    def _slice(self, buf: _Buf, f: int, l: int) -> str:  # noqa: E741
+        if (f, l) == (buf.f, buf.l):
+            return buf.code
+        return f"{buf.code}[{(f - buf.f) * self.k}:{(l - buf.f) * self.k}]"
+
+    def _view(self, pairs, f, l):  # noqa: E741
+        """The code of a view covering programs f..l-1 if every block lies in one tensor."""
+        bufs = {self._where(ref, b) for b, ref in pairs}
+        if len(bufs) == 1:
+            (buf,) = bufs
+            if buf.f <= f and l <= buf.l:
+                return self._slice(buf, f, l)
+        return None
+
+    def _gather(self, blocks: dict, kind: str, f: int, l: int) -> str:  # noqa: E741
+        """``torch.cat`` of the blocks (program -> buffer) of programs f..l-1, rows of programs
+        without a block taken from any tensor of the right width."""
+        pieces = []  # [buf, first program, end program]
+        for b in range(f, l):
+            buf = blocks.get(b, self._filler[kind])
+            if pieces and pieces[-1][0] == buf and pieces[-1][2] == b:
+                pieces[-1][2] = b + 1
+            else:
+                pieces.append([buf, b, b + 1])
+        if len(pieces) == 1 and pieces[0][0].f <= f and l <= pieces[0][0].l:
+            return self._slice(pieces[0][0], f, l)
+        return "torch.cat((" + "".join(self._slice(*p) + ", " for p in pieces) + "))"
+
+    def _scalar_operand(self, pairs, f, l, one_minus=False) -> str | None:  # noqa: E741
+        """The code of a scalar operand: the scalar itself where every program has the same
+        (None with ``one_minus``), else a column (of ``1 - a`` with ``one_minus``)."""
+        by_prog = dict(pairs)
+        if len({s.key for s in by_prog.values()}) == 1:
+            return None if one_minus else pairs[0][1].code
+        first = pairs[0][1]
+        values = [by_prog.get(b, first) for b in range(f, l)]
+        if all(s.const for s in values):
+            code = f"_c{len(self._namespace)}"
+            self._namespace[code] = self._column([1 - s.value if one_minus else s.value
+                                                  for s in values])
+            return code
+        return "_column((" + "".join(("1 - " if one_minus else "") + s.code + ", "
+                                     for s in values) + "))"
+
+    def _emit(self, run) -> _Buf:
+        f, l = run[0].prog, run[-1].prog + 1  # noqa: E741
+        codes = []
+        for j, a in enumerate(run[0].args):
+            pairs = [(n.prog, n.args[j]) for n in run]
+            if isinstance(a, _S):
+                codes.append(self._scalar_operand(pairs, f, l))
+                continue
+            view = self._view(pairs, f, l)
+            codes.append(view if view is not None else self._gather(
+                {b: self._where(ref, b) for b, ref in pairs}, a.kind, f, l))
+        fn = f"_op_{run[0].op}"
+        if run[0].op == "interp" and isinstance(run[0].args[2], _S):
+            one_minus = self._scalar_operand([(n.prog, n.args[2]) for n in run], f, l, True)
+            if one_minus is not None:
+                fn, codes = "_interp_columns", codes[:2] + [one_minus, codes[2]]
+        code = f"_v{next(self._fresh)}"
+        self._lines.append(f"{code} = {fn}({', '.join(codes)})")
+        return _Buf(code, run[0].kind, f, l)
+
+    def _block(self, value, b: int, kind: str) -> _Buf:
+        """Program b's ``value`` as a ``kind`` block (a column or scalar made a tensor)."""
+        if isinstance(value, _S):
+            code = f"_m{next(self._fresh)}"
+            self._lines.append(f"{code} = _full({value.code}, {self._width(kind)})")
+            return _Buf(code, kind, b, b + 1)
+        buf = self._where(value, b)
+        if value.kind == kind:
+            return buf
+        if kind == "C":
+            raise CompileError(f"{self.programs[b].name}: a tensor returned as a 0-d state")
+        code = f"_m{next(self._fresh)}"
+        self._lines.append(f"{code} = {self._slice(buf, b, b + 1)}.expand(-1, {self.width})")
+        return _Buf(code, kind, b, b + 1)
+
+    def _outputs(self, layout, normalise):
+        """The lines that make the new weights and return the state; the layout written."""
+        n_prog = len(self.programs)
+        lines = []
+        updates = {b: self._block(out[0], b, "T") for b, out in enumerate(self.outputs)}
+        lines.append(f"_u = {self._gather(updates, 'T', 0, n_prog)}")
+        blocks = {}
+        for b, out in enumerate(self.outputs):
+            for s, value in zip(self.programs[b].state_names, out[1:]):
+                blocks[b, s] = self._block(value, b, self._state_kinds[b][s])
+        natural: list[list] = []  # [buf, claims]
+        for (b, s), buf in blocks.items():
+            for entry in natural:
+                if entry[0] == buf and all(c[0] != b for c in entry[1]):
+                    entry[1].append((b, s))
+                    break
+            else:
+                natural.append([buf, [(b, s)]])
+        written = tuple(_Entry(buf.kind, buf.f, buf.l, tuple(claims)) for buf, claims in natural)
+        if normalise:
+            codes = [self._gather({b: blocks[b, s] for b, s in e.claims}, e.kind, e.f, e.l)
+                     for e in layout]
+        else:
+            codes = [buf.code for buf, _ in natural]
+        lines.append(f"return w - _u, ({''.join(c + ', ' for c in codes)})")
+        return lines, written
+
+    # ---- helpers the generated code calls ---------------------------------------------------
+
+    def _column(self, values) -> torch.Tensor:
+        """``[len(values) * K, 1]``: each value repeated for the K copies of its program."""
+        col = torch.tensor([float(v) for v in values], dtype=self.dtype, device=self.device)
+        return col.repeat_interleave(self.k).unsqueeze(1)
+
+    def _full(self, value, width: int) -> torch.Tensor:
+        return torch.full((self.k, width), float(value), dtype=self.dtype, device=self.device)
+
+    # ---- the public calls -------------------------------------------------------------------
+
+    def init_state(self, states: Sequence[Mapping[str, torch.Tensor]]) -> tuple:
+        """The state tensors of the first step from each program's start state (name -> ``[K,
+        width]`` or ``[K]`` tensor, the flat layout of :class:`tasks.batched.BatchedTrainer`)."""
+        out = []
+        for e in self.layout:
+            t = torch.zeros((e.l - e.f) * self.k, self._width(e.kind), dtype=self.dtype,
+                            device=self.device)
+            for b, s in e.claims:
+                rows = slice((b - e.f) * self.k, (b - e.f + 1) * self.k)
+                t[rows] = states[b][s].reshape(self.k, -1)
+            out.append(t)
+        return tuple(out)
+
+    def __call__(self, w, g, loss, t: float, hyper: Mapping[str, torch.Tensor], state: tuple):
+        """``(new weights, new state)``: ``w``, ``g`` ``[B * K, width]``, ``loss`` ``[B * K]``,
+        ``hyper`` the batched columns ``[B * K, 1]``."""
+        return self._fn(w, g, loss, t, hyper, state)
+
+    def keep(self, alive: torch.Tensor, new: tuple, old: tuple) -> tuple:
+        """The state of living copies from ``new``, of frozen ones (``alive`` false) from
+        ``old``."""
+        col = alive.view(-1, 1)
+        k = self.k
+        return tuple(torch.where(col[e.f * k:e.l * k], n, o)
+                     for e, n, o in zip(self.layout, new, old))
+
+    def state_of(self, b: int, state: tuple) -> dict[str, torch.Tensor]:
+        """Program b's state (name -> ``[K, width]`` or ``[K, 1]``), for inspection."""
+        out = {}
+        for e, tensor in zip(self.layout, state):
+            for bb, s in e.claims:
+                if bb == b:
+                    out[s] = tensor[(b - e.f) * self.k:(b - e.f + 1) * self.k]
+        return out

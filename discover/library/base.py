@@ -18,10 +18,17 @@ Hyperparameters take the reference's names where it has one (``weight_decay``, a
 whose example in DESIGN.md calls it ``wd``; ``beta1``/``beta2`` for torch's ``betas``). Boolean
 options (``nesterov``, ``decoupled_weight_decay``) are 0/1 hyperparameters read with
 ``where(flag, on, off)`` (on when ``flag > 0``).
+
+An entry whose reference is a class users already call (``torch.optim.Adam``) also carries that
+class's :class:`Signature` (:mod:`discover.library.signatures`): the exported class then takes
+the reference's own keyword arguments (``betas=(0.9, 0.999)``, ``amsgrad=True``), checks them
+with its messages, and maps them onto the program's hyperparameters every step.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -31,7 +38,7 @@ import torch
 
 from primitives import Program, parse
 
-__all__ = ["Entry", "Reference", "MakeReference", "po_class", "betas"]
+__all__ = ["Entry", "Reference", "Signature", "MakeReference", "po_class", "betas"]
 
 #: ``(params, hyper) -> torch.optim.Optimizer``
 MakeReference = Callable[[Sequence[torch.Tensor], Mapping[str, float]], torch.optim.Optimizer]
@@ -57,6 +64,52 @@ class Reference:
     def import_name(self) -> str | None:
         """The module ``requires`` installs (``pytorch-optimizer`` -> ``pytorch_optimizer``)."""
         return None if self.requires is None else self.requires.replace("-", "_")
+
+
+@dataclass(frozen=True)
+class Signature:
+    """The constructor of a reference class, for the exported class of the entries verified
+    against it (see :mod:`discover.library.signatures`, which holds torch.optim's)."""
+
+    #: the class, e.g. ``"torch.optim.Adam"``
+    reference: str
+    #: a function whose parameters are the reference's keyword arguments after ``params``, in
+    #: its order, with its defaults, and whose body raises the reference's errors for bad values
+    #: (copied verbatim into the exported module: torch, math and builtins only)
+    arguments: Callable
+    #: ``(group, dtype) -> (program name, {hyperparameter: value})``: the program a param group
+    #: runs, with its hyperparameters from the group's arguments (copied verbatim too)
+    program: Callable
+    #: every program name ``program`` can return (library entry names)
+    programs: tuple[str, ...]
+    #: ``(program state, reference state key)``: ``load_state_dict`` renames the reference's
+    #: keys, so that the reference's state dicts load (``exp_avg`` -> ``m``)
+    state: tuple[tuple[str, str], ...] = ()
+    #: reference state keys that follow from the others (ASGD's ``eta`` and ``mu`` from the step
+    #: count) and are dropped on loading; any other unknown key is an error
+    derived: tuple[str, ...] = ()
+    #: ``p -> None``, raising the reference's error for a parameter it refuses (Muon: not 2-D)
+    parameter: Callable | None = None
+    #: ``(argument, default)`` pairs that replace the reference's defaults, for an entry that is
+    #: one of the reference's flags (AMSGrad: ``amsgrad=True``)
+    defaults: tuple[tuple[str, object], ...] = ()
+
+    def __post_init__(self):
+        unknown = {k for k, _ in self.defaults} - set(self.parameters)
+        if unknown:
+            raise ValueError(f"signature of {self.reference}: defaults for unknown "
+                             f"argument(s) {sorted(unknown)}")
+
+    @property
+    def parameters(self) -> dict[str, inspect.Parameter]:
+        """The arguments as :class:`inspect.Parameter` (name -> parameter), defaults replaced."""
+        changed = dict(self.defaults)
+        return {name: p.replace(default=changed.get(name, p.default))
+                for name, p in inspect.signature(self.arguments).parameters.items()}
+
+    def with_defaults(self, **defaults) -> "Signature":
+        """The same signature with other defaults (``ADAM.with_defaults(amsgrad=True)``)."""
+        return dataclasses.replace(self, defaults=tuple(defaults.items()))
 
 
 @dataclass(frozen=True)
@@ -94,6 +147,9 @@ class Entry:
     #: rules of :data:`discover.export.HYPER_RULES` where those do not fit the rule (FTRL's
     #: ``beta`` is an additive smoothing, not a decay rate); None: unbounded on that side
     bounds: tuple[tuple[str, tuple], ...] = ()
+    #: the constructor of the primary reference where users know it (torch.optim's classes):
+    #: the exported class takes its keyword arguments; None: the program's hyperparameters
+    signature: Signature | None = None
     #: the family module the entry is registered from, relative to ``discover.library``
     #: (``"elementwise.sign"``); :data:`discover.library.REGISTRY` fills it in
     family: str = ""
@@ -121,6 +177,9 @@ class Entry:
             if name not in hypers:
                 raise ValueError(f"library entry {self.name!r}: bounds name {name!r}, which is "
                                  f"not a hyperparameter ({sorted(hypers)})")
+        if self.signature is not None and self.name not in self.signature.programs:
+            raise ValueError(f"library entry {self.name!r}: its signature "
+                             f"({self.signature.reference}) does not list it in programs")
         states = set(program.state_names)
         for state, _ in self.compare_state:
             if state not in states:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import torch
 
+from .. import signatures
 from ..base import Entry, Reference, po_class
 
 __all__ = ["ENTRIES"]
@@ -180,6 +181,7 @@ def _adasmooth(params, h):
 ENTRIES = (
     Entry(
         name="adagrad",
+        signature=signatures.ADAGRAD,
         source=ADAGRAD,
         paper="Adaptive Subgradient Methods for Online Learning and Stochastic Optimization",
         authors="Duchi, Hazan & Singer",
@@ -194,6 +196,7 @@ ENTRIES = (
     ),
     Entry(
         name="adadelta",
+        signature=signatures.ADADELTA,
         source=ADADELTA,
         paper="ADADELTA: An Adaptive Learning Rate Method",
         authors="Zeiler",
@@ -208,6 +211,7 @@ ENTRIES = (
     ),
     Entry(
         name="rmsprop",
+        signature=signatures.RMSPROP,
         source=RMSPROP,
         paper="Lecture 6.5 - RMSProp: Divide the gradient by a running average of its recent "
               "magnitude",
@@ -219,6 +223,7 @@ ENTRIES = (
     ),
     Entry(
         name="rmsprop_centered",
+        signature=signatures.RMSPROP.with_defaults(centered=True),
         source=RMSPROP_CENTERED,
         paper="Generating Sequences With Recurrent Neural Networks",
         authors="Graves",
@@ -231,6 +236,7 @@ ENTRIES = (
     ),
     Entry(
         name="rmsprop_momentum",
+        signature=signatures.RMSPROP.with_defaults(momentum=0.9),
         source=RMSPROP_MOMENTUM,
         paper="Lecture 6.5 - RMSProp: Divide the gradient by a running average of its recent "
               "magnitude",

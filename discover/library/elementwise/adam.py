@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import torch
 
+from .. import signatures
 from ..base import Entry, Reference, betas
 
 __all__ = ["ENTRIES"]
@@ -177,6 +178,7 @@ _ADAM_SETTINGS = (
 ENTRIES = (
     Entry(
         name="adam",
+        signature=signatures.ADAM,
         source=ADAM,
         paper="Adam: A Method for Stochastic Optimization",
         authors="Kingma & Ba",
@@ -188,6 +190,7 @@ ENTRIES = (
     ),
     Entry(
         name="amsgrad",
+        signature=signatures.ADAM.with_defaults(amsgrad=True),
         source=AMSGRAD,
         paper="On the Convergence of Adam and Beyond",
         authors="Reddi, Kale & Kumar",
@@ -200,6 +203,7 @@ ENTRIES = (
     ),
     Entry(
         name="adamw",
+        signature=signatures.ADAMW,
         source=ADAMW,
         paper="Decoupled Weight Decay Regularization",
         authors="Loshchilov & Hutter",
@@ -215,6 +219,7 @@ ENTRIES = (
     ),
     Entry(
         name="nadam",
+        signature=signatures.NADAM,
         source=NADAM,
         paper="Incorporating Nesterov Momentum into Adam",
         authors="Dozat",
@@ -231,6 +236,7 @@ ENTRIES = (
     ),
     Entry(
         name="radam",
+        signature=signatures.RADAM,
         source=RADAM,
         paper="On the Variance of the Adaptive Learning Rate and Beyond",
         authors="Liu et al.",
@@ -247,6 +253,7 @@ ENTRIES = (
     ),
     Entry(
         name="adamax",
+        signature=signatures.ADAMAX,
         source=ADAMAX,
         paper="Adam: A Method for Stochastic Optimization",
         authors="Kingma & Ba",

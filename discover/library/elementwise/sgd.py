@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import torch
 
+from .. import signatures
 from ..base import Entry, Reference, po_class
 
 __all__ = ["ENTRIES"]
@@ -205,6 +206,7 @@ def _sgd_coordinate_clip(params, h):
 ENTRIES = (
     Entry(
         name="sgd",
+        signature=signatures.SGD,
         source=SGD,
         paper="A Stochastic Approximation Method",
         authors="Robbins & Monro",
@@ -222,6 +224,7 @@ ENTRIES = (
     ),
     Entry(
         name="asgd",
+        signature=signatures.ASGD,
         source=ASGD,
         paper="Acceleration of Stochastic Approximation by Averaging",
         authors="Polyak & Juditsky",

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import torch
 
+from .. import signatures
 from ..base import Entry, Reference, po_class
 
 __all__ = ["ENTRIES"]
@@ -309,6 +310,7 @@ ENTRIES = (
     ),
     Entry(
         name="rprop",
+        signature=signatures.RPROP,
         source=RPROP,
         paper="A Direct Adaptive Method for Faster Backpropagation Learning: The RPROP Algorithm",
         authors="Riedmiller & Braun",

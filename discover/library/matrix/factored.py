@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import torch
 
+from .. import signatures
 from ..base import Entry, Reference
 
 __all__ = ["ENTRIES"]
@@ -133,6 +134,7 @@ def _came(params, h):
 ENTRIES = (
     Entry(
         name="adafactor",
+        signature=signatures.ADAFACTOR,
         source=ADAFACTOR,
         paper="Adafactor: Adaptive Learning Rates with Sublinear Memory Cost",
         authors="Shazeer & Stern",

@@ -18,6 +18,7 @@ import torch
 
 from ...references import MuonFloat64
 from ...references.matrix import AdaGO, with_float64_newton_schulz
+from .. import signatures
 from ..base import Entry, Reference
 
 __all__ = ["ENTRIES"]
@@ -244,6 +245,7 @@ def _po_references(cls, bf16_measured, bf16_tolerance):
 ENTRIES = (
     Entry(
         name="muon",
+        signature=signatures.MUON,
         source=MUON,
         paper="Muon: An optimizer for hidden layers in neural networks",
         authors="Jordan et al.",

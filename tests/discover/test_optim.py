@@ -43,3 +43,15 @@ def test_docs_page_is_the_generated_one():
     assert page.read_text() == optim.catalogue_page(), \
         "docs/optim.md is stale: write discover.optim.catalogue_page() to it"
     assert page.read_text().count("\n| `") == len(REGISTRY)
+
+
+def test_classes_take_the_torch_optim_keyword_arguments():
+    """A program verified against a torch.optim class takes that class's keyword arguments."""
+    from discover.optim import Adam, SGD  # noqa: PLC0415 - the import is what is tested
+
+    w = torch.nn.Parameter(torch.ones(3))
+    assert Adam([w], lr=1e-3, betas=(0.9, 0.99), amsgrad=True).defaults["betas"] == (0.9, 0.99)
+    opt = optim.create("sgd", [w], lr=0.1, momentum=0.9, nesterov=True, maximize=True)
+    assert type(opt) is SGD and opt.defaults["nesterov"] is True
+    with pytest.raises(ValueError, match="Invalid momentum value: -1"):
+        SGD([w], momentum=-1)

@@ -328,7 +328,8 @@ class Novelty:
         """One line: "same as X", "X with other constants (...)" or "novel: ..."."""
         best = self.closest[0]
         if self.verdict == "same":
-            return f"same as {best.name}"
+            also = [m.name for m in self.closest[1:] if m.distance <= SAME]
+            return f"same as {best.name}" + (f" (also {', '.join(also)})" if also else "")
         if self.verdict == "constants":
             return f"{best.name} with other constants ({best.constants_text()})"
         return (f"novel: no library rule within distance {self.threshold:g}, even retuned "
@@ -344,12 +345,15 @@ class Novelty:
 
 def _order(match: Match) -> tuple:
     """Rules that match after retuning (exactly, then within :data:`NEAR`) first, by how few
-    constants they change, then by distance; among ties, the rule with fewer constants."""
+    constants they change, then by distance; among ties, the library's order (a family lists its
+    canonical rule first: sgd before qhm, adam before qhadam)."""
     d = match.tuned
     tier = 0 if d <= SAME else 1 if d <= NEAR else 2
     changed = len(match.constants) if tier < 2 else 0
-    return (tier, changed, d if d > 1e-9 else 0.0,
-            len(REGISTRY[match.name].program.hyperparameters), list(REGISTRY).index(match.name))
+    return (tier, changed, d if d > 1e-9 else 0.0, _INDEX[match.name])
+
+
+_INDEX = {name: i for i, name in enumerate(REGISTRY)}
 
 
 def _ops(program: Program) -> Counter:

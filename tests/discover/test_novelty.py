@@ -55,14 +55,19 @@ def test_the_library_is_its_own_closest_rule():
     found = library_behaviour()
     assert set(found) >= {"adam", "lion", "muon"} and all(b is not None for b in found.values())
     result = novelty(get("adam").program)
-    assert result.verdict == "same" and result.summary() == "same as adam"
+    assert result.verdict == "same" and result.summary() == "same as adam (also qhadam)"
     assert result.closest[0].distance == 0.0
 
 
 def test_a_rescaled_rule_is_the_same_rule():
     result = novelty(_adam_doubled())
-    assert result.summary() == "same as adam"
+    assert result.summary() == "same as adam (also qhadam)"  # qhadam at nu1 = nu2 = 1 is Adam
     assert result.closest[0].scale == pytest.approx(2.0)
+
+
+def test_ties_go_to_the_canonical_rule():
+    plain = parse("def plain(w, g, lr=0.1):\n    return lr * g\n")
+    assert novelty(plain).summary() == "same as sgd (also sgdw, qhm, pid)"
 
 
 def test_other_constants_are_found_by_retuning():

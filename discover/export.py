@@ -140,7 +140,7 @@ def _program(group, dtype):
 _SIGNATURE = string.Template('''
 #: $reference's keyword arguments and defaults
 _ARGUMENTS = $arguments
-#: $reference's state keys -> the programs' (load_state_dict renames them)
+#: $reference's state keys -> the programs' states they load into (load_state_dict renames them)
 _REFERENCE_STATE = $state
 #: reference state keys that follow from the others (dropped on loading)
 _DERIVED_STATE = $derived
@@ -164,13 +164,23 @@ def _check(group):
     $program_fn(group, torch.get_default_dtype())
 
 
+def _renamed(saved):
+    """One parameter's saved state with the reference's keys renamed (a key that loads into
+    several states, as Adafactor's ``variance`` into ``r`` and ``c``, is copied for each)."""
+    out = {}
+    for k, v in saved.items():
+        if k not in _DERIVED_STATE:
+            for i, target in enumerate(_REFERENCE_STATE.get(k, (k,))):
+                out[target] = v.clone() if i and isinstance(v, torch.Tensor) else v
+    return out
+
+
 def _from_reference(state_dict):
     """``state_dict`` (this class's or the reference's) with the reference's state keys
     renamed, tensor step counts as ints, and a step count of 1 where the reference keeps none."""
     state = {}
     for key, saved in state_dict["state"].items():
-        saved = {_REFERENCE_STATE.get(k, k): v for k, v in saved.items()
-                 if k not in _DERIVED_STATE}
+        saved = _renamed(saved)
         unknown = sorted(set(saved) - _STATE_KEYS)
         if unknown:
             raise ValueError(f"$cls cannot load the state {unknown}: it keeps "
@@ -396,11 +406,19 @@ class _Module:
             reference=sig.reference, cls=self.cls_name,
             arguments=_pack("{", [f'"{n}": {p.default!r}' for n, p in sig.parameters.items()],
                             "}", 13),
-            state=_pack("{", [f'"{ref}": "{ours}"' for ours, ref in sig.state], "}", 19),
+            state=_pack("{", [f'"{ref}": {targets!r}'.replace("'", '"')
+                              for ref, targets in self._reference_state().items()], "}", 19),
             derived=repr(frozenset(sig.derived)) if sig.derived else "frozenset()",
             keys=_pack("frozenset({", [f'"{k}"' for k in sorted(keys)], "})", 13),
             functions="\n\n\n".join(inspect.getsource(f).rstrip("\n") for f in functions),
             arguments_fn=sig.arguments.__name__, program_fn=sig.program.__name__)
+
+    def _reference_state(self) -> dict[str, tuple[str, ...]]:
+        """Reference state key -> the program states it loads into."""
+        out: dict[str, tuple[str, ...]] = {}
+        for ours, ref in self.signature.state:
+            out[ref] = out.get(ref, ()) + (ours,)
+        return out
 
     # ---- per program -------------------------------------------------------------------------
 
@@ -500,7 +518,8 @@ class _Module:
                       f"program: {inspect.getdoc(sig.program)} ``fused`` runs the same compiled "
                       "step; ``differentiable`` and ``capturable`` must be False.")
         origin += " See the module docstring."
-        renames = ", ".join(f"{ref} -> {ours}" for ours, ref in sig.state) if sig else ""
+        renames = ", ".join(f"{ref} -> {' and '.join(ours)}"
+                            for ref, ours in self._reference_state().items()) if sig else ""
         load_doc = textwrap.fill(
             f"Load a state dict of this class or of {sig.reference}, whose state keys are "
             f"renamed ({renames or 'none'}) and whose tensor step counts become ints: a run "

@@ -83,7 +83,8 @@ class Signature:
     #: every program name ``program`` can return (library entry names)
     programs: tuple[str, ...]
     #: ``(program state, reference state key)``: ``load_state_dict`` renames the reference's
-    #: keys, so that the reference's state dicts load (``exp_avg`` -> ``m``)
+    #: keys, so that the reference's state dicts load (``exp_avg`` -> ``m``); a reference key
+    #: may load into several states (each gets its own copy)
     state: tuple[tuple[str, str], ...] = ()
     #: reference state keys that follow from the others (ASGD's ``eta`` and ``mu`` from the step
     #: count) and are dropped on loading; any other unknown key is an error

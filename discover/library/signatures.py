@@ -430,8 +430,10 @@ def adafactor_program(group, dtype):
                          "eps2": eps2, "d": group["d"], "weight_decay": group["weight_decay"]}
 
 
+#: torch keeps a vector's second moment as ``variance``; the program's ``c`` duplicates ``r`` there
 ADAFACTOR = Signature("torch.optim.Adafactor", adafactor_arguments, adafactor_program,
-                      ("adafactor",))
+                      ("adafactor",), state=(("r", "row_var"), ("c", "col_var"),
+                                             ("r", "variance"), ("c", "variance")))
 
 
 def muon_arguments(lr=1e-3, weight_decay=0.1, momentum=0.95, nesterov=True,

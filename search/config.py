@@ -111,10 +111,28 @@ class SearchConfig:
     """parallel evaluations (joblib n_jobs); results do not depend on it"""
     threads_per_worker: int = 1
     """torch threads inside one evaluation"""
+    eval_timeout: float | None = 600.0
+    """seconds one evaluation may take; a child past it fails (NaN fitness); None: no limit"""
+    eval_memory_mb: int | None = 4096
+    """memory (MB) one evaluation may add to its process, CPU only; more fails the child"""
+    max_state_slots: int | None = 32
+    """state variables a program may have; more fails the child (None: no limit)"""
+    max_state_elements: int | None = 2**24
+    """numbers a program's state may hold per model copy; more fails the child (None: no limit)"""
     backend: str = "loky"
     """joblib backend: loky (local processes), dask or ray"""
     address: str | None = None
     """scheduler address for dask (HOST:PORT) or ray; None starts a local cluster"""
+    aggregate: str = "mean"
+    """how per-task scores become the fitness: mean, median or p25 (25th percentile)"""
+    cascade: list[str] = field(default_factory=lambda: ["micro", "light"])
+    """stages before the full suite: 'micro' (the micro tier) or suite names ([]: no cascade)"""
+    cascade_quantile: float = 0.75
+    """a child goes on past a stage only at or above this quantile of the stage's recent scores"""
+    cascade_window: int = 200
+    """recent scores per stage the hurdle's quantile is taken over"""
+    cascade_warmup: int = 16
+    """scores a stage collects before its hurdle applies (every child goes on until then)"""
     validation_suite: str = "validation"
     """suite the funnel re-scores the best programs on"""
     validation_tasks: list[str] | None = None
@@ -226,11 +244,14 @@ def _type_name(hint) -> str:
 
 
 _CHOICES = {"init": ("start", "random"), "restart_from": ("best", "start", "alternate"),
+            "aggregate": ("mean", "median", "p25"),
             "backend": BACKENDS, "device": ("cpu", "cuda", "auto")}
 _AT_LEAST = {"random_length": 0, "population_size": 1, "tournament_size": 1, "batch_size": 1,
              "max_program_length": 1, "max_mutation_attempts": 1, "restart_after": 1,
              "hall_of_fame_size": 1, "num_steps": 1, "workers": 1, "threads_per_worker": 1,
-             "funnel_top_k": 0, "test_top_k": 0, "budget": 0, "simplify_budget": 0}
+             "funnel_top_k": 0, "test_top_k": 0, "budget": 0, "simplify_budget": 0,
+             "eval_memory_mb": 1, "max_state_slots": 0, "max_state_elements": 1,
+             "cascade_window": 1, "cascade_warmup": 0}
 
 
 def check(cfg: SearchConfig) -> None:
@@ -252,6 +273,9 @@ def check(cfg: SearchConfig) -> None:
         raise ConfigError("config: give a budget (evaluations) or a time_limit (seconds), or both")
     if cfg.time_limit is not None and cfg.time_limit <= 0:
         raise ConfigError(f"config time_limit: must be > 0 seconds, got {cfg.time_limit!r}")
+    if cfg.eval_timeout is not None and cfg.eval_timeout <= 0:
+        raise ConfigError(f"config eval_timeout: must be > 0 seconds (or null: no limit), got "
+                          f"{cfg.eval_timeout!r}")
     if len(cfg.mutation_weights) not in (4, 5) or min(cfg.mutation_weights) < 0 \
             or sum(cfg.mutation_weights) <= 0:
         raise ConfigError("config mutation_weights: 4 or 5 non-negative numbers (insert, delete, "
@@ -273,6 +297,9 @@ def check(cfg: SearchConfig) -> None:
     if not cfg.start:
         raise ConfigError("config start: give at least one start program (e.g. [\"adamw\"])")
     _check_tasks(cfg)
+    if not 0.0 <= cfg.cascade_quantile <= 1.0:
+        raise ConfigError(f"config cascade_quantile: a quantile in [0, 1], got "
+                          f"{cfg.cascade_quantile}")
     if not 0.0 <= cfg.inplace_prob <= 1.0:
         raise ConfigError(f"config inplace_prob: a probability in [0, 1], got {cfg.inplace_prob}")
     if cfg.simplify_tolerance < 0:
@@ -286,6 +313,10 @@ def _check_tasks(cfg: SearchConfig) -> None:
         if getattr(cfg, key) not in SUITES:
             raise ConfigError(f"config {key}: unknown suite {getattr(cfg, key)!r}; choose one "
                               f"of {list(SUITES)}")
+    bad = [s for s in cfg.cascade if s != "micro" and s not in SUITES]
+    if bad:
+        raise ConfigError(f"config cascade: unknown stage {bad[0]!r}; stages are 'micro' or "
+                          f"suite names {list(SUITES)}")
     known = {t.name for suite in SUITES.values() for t in suite}
     for key in ("tasks", "validation_tasks", "test_tasks"):
         bad = [n for n in getattr(cfg, key) or () if n not in known]

@@ -137,6 +137,9 @@ class EvolutionState:
     best: float = WORST
     best_at: int = 0  # ``told`` when ``best`` last improved
     restarts: int = 0
+    admitted: int = 0  # children that joined the population (all but those a cascade stopped)
+    # the cascade's recent scores per stage (search.cascade): its hurdles are their quantiles
+    hurdles: dict = field(default_factory=dict)
     invalid: int = 0  # invalid mutation attempts
     failed: int = 0  # parents returned unchanged after max_attempts
     kinds: Counter = field(default_factory=Counter)  # accepted mutations by kind
@@ -223,13 +226,24 @@ class RegularizedEvolution:
             children.append(child)
         return children, state
 
-    def tell(self, state: EvolutionState, children, fitnesses) -> EvolutionState:
-        """Add the evaluated ``children`` (in ask order) to the population; oldest ones leave."""
+    def tell(self, state: EvolutionState, children, fitnesses, admitted=None) -> EvolutionState:
+        """Add the evaluated ``children`` (in ask order) to the population; oldest ones leave.
+
+        ``admitted``: per child, whether it joins at all (default: every child). A child an
+        evaluation cascade stopped at a hurdle (:mod:`search.cascade`) has no fitness on the
+        full suite: it is counted as told, but neither joins the population nor the hall of
+        fame, so the population holds only fully scored programs.
+        """
         if len(children) != len(fitnesses):
             raise ValueError(f"{len(children)} children but {len(fitnesses)} fitnesses")
+        admitted = [True] * len(children) if admitted is None else list(admitted)
         state = _fork(state, tell=True)
         size = self.config.population_size
-        for child, value in zip(children, fitnesses):
+        for child, value, joins in zip(children, fitnesses, admitted):
+            if not joins:
+                state.told += 1
+                continue
+            state.admitted += 1
             value = float(value)
             child = copy.deepcopy(child)
             child.fitness.values = (value if math.isfinite(value) else WORST,)
@@ -243,9 +257,10 @@ class RegularizedEvolution:
             state.hall_of_fame.update([child])
             state.told += 1
             if child.fitness.values[0] > state.best:
-                state.best, state.best_at = child.fitness.values[0], state.told
+                state.best, state.best_at = child.fitness.values[0], state.admitted
             restart_after = self.config.restart_after
-            if restart_after and state.told - state.best_at >= restart_after and not state.queued:
+            if restart_after and state.admitted - state.best_at >= restart_after \
+                    and not state.queued:
                 self._restart(state)
         # flattened (fitness_median, length_mean, ...): Logbook would file dicts as chapters
         record = {f"{chapter}_{name}": value
@@ -285,7 +300,7 @@ class RegularizedEvolution:
         state.population.clear()
         state.queued = [(p, "restart") for p in programs]
         state.origins = programs
-        state.best_at = state.told
+        state.best_at = state.admitted
 
 
 def _fork(state: EvolutionState, tell: bool = False) -> EvolutionState:
@@ -301,6 +316,7 @@ def _fork(state: EvolutionState, tell: bool = False) -> EvolutionState:
     new.queued, new.origins = list(state.queued), list(state.origins)
     new.population = list(state.population)
     new.kinds = Counter(state.kinds)
+    new.hurdles = {k: list(v) for k, v in state.hurdles.items()}
     if tell:
         new.hall_of_fame = copy.deepcopy(state.hall_of_fame)
         new.logbook = copy.copy(state.logbook)
@@ -382,7 +398,8 @@ def state_to_json(state: EvolutionState) -> dict:
                         for r in state.logbook],
             "asked": state.asked, "told": state.told, "best": encode_float(state.best),
             "best_at": state.best_at, "restarts": state.restarts, "invalid": state.invalid,
-            "failed": state.failed, "kinds": dict(state.kinds)}
+            "failed": state.failed, "kinds": dict(state.kinds), "admitted": state.admitted,
+            "hurdles": {k: [encode_float(x) for x in v] for k, v in state.hurdles.items()}}
 
 
 def state_from_json(data: dict) -> EvolutionState:
@@ -405,5 +422,9 @@ def state_from_json(data: dict) -> EvolutionState:
     for name in ("asked", "told", "best_at", "restarts", "invalid", "failed"):
         setattr(state, name, int(data[name]))
     state.best = decode_float(data["best"])
+    # runs checkpointed before the cascade existed admitted every child they told
+    state.admitted = int(data.get("admitted", state.told))
+    state.hurdles = {str(k): [decode_float(x) for x in v]
+                     for k, v in dict(data.get("hurdles", {})).items()}
     state.kinds = Counter({str(k): int(v) for k, v in data["kinds"].items()})
     return state

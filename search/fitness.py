@@ -1,8 +1,10 @@
 """Fitness of a program: its mean normalised score over a task list, against a baseline.
 
-``fitness(p) = mean over tasks of normalised_score(metric_p, metric_AdamW, metric_init)``
+``fitness(p) = aggregate over tasks of normalised_score(metric_p, metric_AdamW, metric_init)``
 (:func:`tasks.protocol.normalised_score`): 1 is as good as AdamW, 0 no progress or divergence,
-at most 2 per task. The baseline's metrics are computed once per run (:func:`baseline_metrics`)
+at most 2 per task; the aggregate is the mean (default), the median or the 25th percentile
+(:func:`aggregate_scores`: a rule that wins by a lot on one task and loses on the others has a
+high mean but a low 25th percentile). The baseline's metrics are computed once per run (:func:`baseline_metrics`)
 and then travel inside the :class:`SuiteFitness` object.
 
 Workers receive only a :class:`SuiteFitness` (task *names* and numbers) and program source, both
@@ -28,7 +30,32 @@ from tasks.protocol import DEFAULT_LRS, evaluate, normalised_score
 from tasks.suites import SUITES, get_suite
 
 __all__ = ["SuiteFitness", "task_by_name", "task_names", "baseline_metrics", "baseline_for",
-           "lr_grid", "score_source", "make_fitness", "per_task"]
+           "lr_grid", "score_source", "make_fitness", "per_task", "aggregate_scores",
+           "AGGREGATES"]
+
+#: how per-task scores become one fitness
+AGGREGATES = ("mean", "median", "p25")
+
+
+def aggregate_scores(scores: Sequence[float], how: str = "mean") -> float:
+    """One fitness from per-task scores: their ``mean``, ``median`` or ``p25`` (the 25th
+    percentile, linear interpolation); NaN for no scores.
+
+    >>> [aggregate_scores([0.0, 1.0, 2.0, 5.0], h) for h in AGGREGATES]
+    [2.0, 1.5, 0.75]
+    """
+    values = sorted(float(x) for x in scores)
+    if how not in AGGREGATES:
+        raise InvalidValue(f"unknown aggregate {how!r}; choose one of {list(AGGREGATES)}")
+    if not values:
+        return math.nan
+    if how == "mean":
+        return math.fsum(values) / len(values)
+    q = 0.5 if how == "median" else 0.25
+    pos = q * (len(values) - 1)
+    lo = int(math.floor(pos))
+    hi = min(lo + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (pos - lo)
 
 
 def task_by_name(name: str, num_steps: int | None = None):
@@ -80,6 +107,7 @@ class SuiteFitness:
     device: str = "cpu"
     threads: int = 1
     warm: tuple[str, ...] = ()  # tasks to warm up in a fresh worker (default: ``tasks``)
+    aggregate: str = "mean"  # of the per-task scores: mean, median or p25 (aggregate_scores)
 
     def metrics(self, program: Program | str) -> tuple[tuple[float, float], ...]:
         """Per task ``(metric at the best lr, metric at initialisation)``."""
@@ -97,9 +125,15 @@ class SuiteFitness:
                 in zip(self.tasks, self.metrics(program), self.baseline)}
 
     def __call__(self, source: str) -> float:
-        scores = self.scores(source)
-        value = sum(scores.values()) / len(scores)
+        value = aggregate_scores(self.scores(source).values(), self.aggregate)
         return value if math.isfinite(value) else 0.0
+
+    def subset(self, names: Sequence[str]) -> "SuiteFitness":
+        """This fitness on ``names`` only (tasks of this one: their baseline metrics are kept);
+        workers still warm up every task of this fitness."""
+        index = {n: i for i, n in enumerate(self.tasks)}
+        baseline = tuple(self.baseline[index[n]] for n in names) if self.baseline else ()
+        return replace(self, tasks=tuple(names), baseline=baseline, warm=self.warm or self.tasks)
 
     def warm_up(self) -> None:
         """Once per process: one training step on every task (SGD, the same K copies).
@@ -139,9 +173,9 @@ def make_fitness(baseline: Program, tasks: Sequence[str], lrs=DEFAULT_LRS, seeds
 def per_task(fitness: SuiteFitness, baseline=None) -> list[SuiteFitness]:
     """One fitness per task of ``fitness`` (jobs that balance better over workers), each
     warming up all of ``fitness``'s tasks."""
-    baseline = fitness.baseline if baseline is None else baseline
-    return [replace(fitness, tasks=(name,), baseline=tuple(baseline[i:i + 1]),
-                    warm=fitness.warm or fitness.tasks) for i, name in enumerate(fitness.tasks)]
+    if baseline is not None:
+        fitness = replace(fitness, baseline=tuple(baseline))
+    return [fitness.subset((name,)) for name in fitness.tasks]
 
 
 def _metrics_job(fitness: SuiteFitness, source: str):
@@ -159,6 +193,10 @@ def score_source(fitness: Callable[[str], float],
         first = str(exc).splitlines()[0] if str(exc) else ""
         value, error = math.nan, f"{type(exc).__name__}: {first}"
     return value, time.perf_counter() - start, time.process_time() - cpu, error
+
+
+#: what search.parallel returns for a call whose worker hung or died (search.limits.lost_result)
+score_source.failed = lambda error: (math.nan, 0.0, 0.0, error)
 
 
 def lr_grid(cfg) -> tuple[float, ...] | None:

@@ -29,7 +29,7 @@ import random
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Callable, Sequence
@@ -41,12 +41,14 @@ from primitives import Program, parse, to_source
 from tasks.protocol import normalised_score
 
 from .cache import CacheKeys, FitnessCache, canonical, program_keys
+from .cascade import FULL, build_cascade, single_stage, stopped_at
 from .checkpoint import (CHECKPOINT, CheckpointError, has_checkpoint, load_checkpoint,
                          write_checkpoint)
 from .config import SearchConfig, load_config, save_config
 from .evolution import EvolutionState, RegularizedEvolution, to_program
-from .fitness import SuiteFitness, baseline_for, lr_grid, score_source, task_names
+from .fitness import SuiteFitness, baseline_for, lr_grid, task_names
 from .funnel import finish
+from .limits import Limits
 from .parallel import evaluation_pool
 from .paths import outputs_dir
 from .report import report
@@ -205,6 +207,8 @@ class _Run:
         self.state: EvolutionState = ckpt["state"]
         self.cache: FitnessCache = ckpt["cache"]
         self.trained_time = 0.0
+        self.cascade = None
+        self.full_trained = 0  # children scored on the whole suite (this session)
 
     def go(self) -> RunResult:
         cfg = self.config
@@ -218,9 +222,17 @@ class _Run:
                   file=sys.stderr, flush=True)
             for note in self.search.notes:
                 print(f"search {cfg.name}: note: {note}", file=sys.stderr, flush=True)
-        with evaluation_pool(cfg.backend, cfg.workers, cfg.address) as pool:
+        with evaluation_pool(cfg.backend, cfg.workers, cfg.address,
+                             Limits.from_config(cfg)) as pool:
             if self.ckpt["fitness"] is None:
                 self.ckpt["fitness"] = self._suite_fitness(pool)
+            if isinstance(self.ckpt["fitness"], SuiteFitness):  # the config decides it
+                self.ckpt["fitness"] = replace(self.ckpt["fitness"], aggregate=cfg.aggregate)
+            self.cascade = build_cascade(cfg, self.ckpt["fitness"])
+            if self.progress and self.cascade is not None:
+                print(f"search {cfg.name}: cascade {' -> '.join(self.cascade.names)}, "
+                      f"hurdle: the {cfg.cascade_quantile:.0%} quantile of each stage's last "
+                      f"{cfg.cascade_window} scores", file=sys.stderr, flush=True)
             if not self.ckpt["done"]:
                 self._loop(pool)
             best, fitness = finish(self.run_dir, cfg, self.state, self.cache, self.ckpt["fitness"],
@@ -251,7 +263,7 @@ class _Run:
     def _loop(self, pool) -> None:
         cfg, fitness = self.config, self.ckpt["fitness"]
         started, elapsed0 = time.monotonic(), self.ckpt["elapsed"]
-        told0, saved = self.state.told, time.monotonic()
+        told0, saved, self.trained0 = self.state.told, time.monotonic(), self.trained
         log = open(self.run_dir / "log.jsonl", "a")
         try:
             while True:
@@ -262,8 +274,8 @@ class _Run:
                     self.ckpt["elapsed"] = elapsed  # includes the last checkpoint's write
                     break
                 children, state = self.search.ask(self.state, min(cfg.batch_size, left))
-                values, lines = self._score(pool, fitness, children)
-                self.state = self.search.tell(state, children, values)
+                values, admitted, lines = self._score(pool, fitness, children, state.hurdles)
+                self.state = self.search.tell(state, children, values, admitted)
                 for line in lines:
                     log.write(json.dumps(line) + "\n")
                 log.flush()
@@ -302,8 +314,11 @@ class _Run:
         """Children actually trained so far (cache misses)."""
         return self.cache.lookups - self.cache.hits
 
-    def _score(self, pool, fitness, children) -> tuple[list[float], list[dict]]:
-        """Fitness per child: cache hits, within-batch duplicates, then the rest in parallel."""
+    def _score(self, pool, fitness, children, hurdles) -> tuple[list[float], list[bool],
+                                                                 list[dict]]:
+        """Fitness per child and whether it joins the population: cache hits, within-batch
+        duplicates, then the rest through the cascade (or the fitness alone) in parallel;
+        ``hurdles`` (the cascade's windows, part of the asked state) is updated in place."""
         plan, jobs, pending = [], [], {}  # plan: (child, via, cached value, job index)
         for child in children:
             keys = CacheKeys(child.key, child.fingerprint)
@@ -317,24 +332,30 @@ class _Run:
             self.cache.count(via)
             if via is None:
                 job = len(jobs)
-                jobs.append((keys, to_source(canonical(to_program(child)))))
+                jobs.append((keys, to_source(canonical(to_program(child))),
+                             child.origin in ("start", "restart")))
                 pending[keys.structural] = job
                 if keys.fingerprint is not None:
                     pending.setdefault(keys.fingerprint, job)
             plan.append((child, via, value, job))
-        results = pool(score_source, [(fitness, source) for _, source in jobs])
-        for (keys, _), (value, *_) in zip(jobs, results):
-            self.cache.store(keys, value)
-        values, lines = [], []
+        sources = [source for _, source, _ in jobs]
+        if self.cascade is None:
+            outcomes = single_stage(pool, fitness, sources)
+        else:
+            outcomes = self.cascade.evaluate(pool, sources, [b for *_, b in jobs], hurdles)
+        for (keys, *_), out in zip(jobs, outcomes):
+            self.cache.store(keys, out.value)
+            self.full_trained += out.admitted
+        values, admitted, lines = [], [], []
         for child, via, value, job in plan:
-            seconds, cpu, error = 0.0, 0.0, ""
-            if via is None:
-                value, seconds, cpu, error = results[job]
-            elif job is not None:
-                value = results[job][0]
-            values.append(value)
-            lines.append(_log_line(child, value, via, seconds, cpu, error))
-        return values, lines
+            out = outcomes[job] if via is None else None
+            if job is not None:
+                value = outcomes[job].value
+            joins = stopped_at(value) is None
+            values.append(value if joins else math.nan)
+            admitted.append(joins)
+            lines.append(_log_line(child, value, via, out, joins, self.cascade))
+        return values, admitted, lines
 
     def _checkpoint(self, log_bytes: int) -> None:
         self.ckpt.update(state=self.state, cache=self.cache, log_bytes=log_bytes,
@@ -346,25 +367,43 @@ class _Run:
         cfg, s = self.config, self.state
         total = f"/{cfg.budget}" if cfg.budget is not None else ""
         rate = 60.0 * done_now / seconds if seconds > 0 else 0.0
+        trained = 60.0 * (self.trained - self.trained0) / seconds if seconds > 0 else 0.0
+        stages = (f" | trained {trained:.0f}/min, {self.full_trained} on the full suite"
+                  if self.cascade is not None else "")
         best = f"{s.best:.4f}" if math.isfinite(s.best) else "-"
         end = "\r" if sys.stderr.isatty() else "\n"
         count = (f"{s.told}{total} evals" if cfg.count_cache_hits
                  else f"{self.trained}{total} trained ({s.told} children)")
         print(f"search {cfg.name}: {count} | best {best} | cache hits "
               f"{self.cache.hit_rate:.0%} | invalid {s.invalid_share:.0%} | {rate:.1f} evals/min"
-              f" | {_clock(self.ckpt['elapsed'])}", end=end, file=sys.stderr, flush=True)
+              f"{stages} | {_clock(self.ckpt['elapsed'])}", end=end, file=sys.stderr,
+              flush=True)
 
 
 def _json(x: float):
     return x if math.isfinite(x) else None
 
 
-def _log_line(child, value: float, via, seconds: float, cpu: float, error: str) -> dict:
-    return {"eval": child.birth, "hash": child.key[:16], "fitness": _json(float(value)),
-            "cache_hit": via is not None, "hit_via": via, "time": round(seconds, 4),
-            "cpu": round(cpu, 4),
-            "origin": child.origin, "mutation": child.kind, "length": child.length,
-            "error": error or None, "source": to_source(canonical(to_program(child)))}
+def _log_line(child, value: float, via, out, admitted: bool, cascade) -> dict:
+    """One ``log.jsonl`` line; ``out``: the :class:`~search.cascade.Outcome` of a trained child
+    (None for a cache hit). ``stage`` is where the child stopped (``full``: it was scored on
+    the whole suite and joined the population)."""
+    stage = None
+    if cascade is not None:
+        at = stopped_at(value)
+        stage = cascade.names[at] if at is not None and at < len(cascade.names) else FULL
+    line = {"eval": child.birth, "hash": child.key[:16],
+            "fitness": _json(float(value)) if admitted else None,
+            "cache_hit": via is not None, "hit_via": via,
+            "time": round(out.seconds, 4) if out else 0.0,
+            "cpu": round(out.cpu, 4) if out else 0.0, "stage": stage}
+    if out is not None and cascade is not None:
+        line["stage_scores"] = {k: _json(round(v, 6)) for k, v in out.stage_scores.items()}
+        line.update(out.summary())
+    line.update({"origin": child.origin, "mutation": child.kind, "length": child.length,
+                 "error": (out.error if out else "") or None,
+                 "source": to_source(canonical(to_program(child)))})
+    return line
 
 
 def _clock(seconds: float) -> str:

@@ -1,7 +1,14 @@
 """Suites: the task lists the protocol scores a program on, built explicitly (no registration).
 
-- ``proxy``: what the search trains on; a full evaluation (8 learning rates x 2 seeds) takes
-  seconds per task on two CPU cores.
+- ``proxy``: what the search trains on (proxy suite v2): the three pressure tasks (where only a
+  rule that normalises per coordinate reaches Adam), the rotated quadratic (momentum's control),
+  Rosenbrock, the noisy quadratic, logistic regression, the digits MLP, and a small CNN, char
+  transformer and A2C CartPole; each at most about a second per evaluation (K = 8 learning
+  rates x 2 seeds) on one core, so the search's fitness sees every family of the held-out suite.
+- ``proxy_v1``: the proxy suite before v2 (the eight kinds of the validation and test suites at
+  proxy size; its transformer alone took 15 s per evaluation), kept for ``discover bench
+  fidelity``'s comparison.
+- ``light``: the cascade's middle stage: the six cheapest ``proxy`` tasks.
 - ``validation``: the same kinds about ten times larger, for funnel selection of search winners.
 - ``test``: held out from search: larger instances and workload variants (a deeper GELU MLP,
   a wider CNN, a 3-layer transformer, a condition number of 1e4, a 32-D Rosenbrock, an NQM with
@@ -14,10 +21,12 @@
 Example::
 
     >>> [t.name for t in get_suite("proxy")][:2]
-    ['quadratic_proxy', 'rosenbrock_proxy']
+    ['zipf_quadratic_proxy', 'block_quadratic_proxy']
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from primitives.errors import InvalidValue
 
@@ -38,9 +47,26 @@ def _suite(size: str) -> tuple[Task, ...]:
             mlp(size), cnn(size), transformer(size), cartpole(size))
 
 
+def _fast_nets() -> tuple[Task, ...]:
+    """The CNN, transformer and CartPole of the proxy size, cut to about a second per
+    evaluation (narrower, shorter, fewer and shorter evaluation episodes)."""
+    return (replace(cnn("proxy"), name="cnn_digits_fast", channels=(4, 8), num_steps=120),
+            replace(transformer("proxy"), name="char_transformer_fast", width=16, context=16,
+                    batch_size=8, num_steps=100, validation_windows=64),
+            replace(cartpole("proxy"), name="cartpole_a2c_fast", hidden=(16, 16), num_envs=8,
+                    rollout_steps=16, num_steps=80, episode_cap=100, eval_episodes=32))
+
+
+def _light() -> tuple[Task, ...]:
+    return (zipf_quadratic("proxy"), block_quadratic("proxy"), sparse_logistic("proxy"),
+            rosenbrock("proxy"), noisy_quadratic("proxy"), logistic("proxy"))
+
+
 #: suite name -> tasks
 SUITES: dict[str, tuple[Task, ...]] = {
-    "proxy": _suite("proxy"),
+    "proxy": (*_light(), quadratic("proxy"), mlp("proxy"), *_fast_nets()),
+    "proxy_v1": _suite("proxy"),
+    "light": _light(),
     "validation": _suite("validation"),
     "test": _suite("test"),
     # the tasks calibrate confirmed (pressure), then the controls

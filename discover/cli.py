@@ -21,7 +21,7 @@ import torch
 import discover
 from primitives import KINDS, OPS, adaptivity_exponent
 
-from .benchmarks import calibrate, optimizers, population, step_time, throughput
+from .benchmarks import calibrate, fidelity, optimizers, population, step_time, throughput
 from .browse import (describe, entry_row, format_rows, record_verification,
                      verification_table)
 from .errors import MissingRun, UsageError, UserError
@@ -155,6 +155,28 @@ def _cmd_bench_population(args) -> int:
     population.run(tasks, programs=args.programs, seed=args.seed, depth=args.depth,
                    seeds=tuple(args.seeds), steps=args.steps, rounds=args.rounds,
                    threads=args.threads, micro=not args.no_micro)
+    return 0
+
+
+def _cmd_bench_fidelity(args) -> int:
+    if args.programs < 2 or args.workers < 1 or args.max_children < 0:
+        raise UsageError("--programs must be >= 2, --workers >= 1, --max-children >= 0")
+    from tasks.suites import get_suite  # noqa: PLC0415
+
+    candidates = [s for s in args.candidates.split(",") if s]
+    held_out = [s for s in args.held_out.split(",") if s]
+    for suite in (*candidates, *held_out):
+        get_suite(suite)  # a bad name fails here, before any work
+    if not candidates or not held_out:
+        raise UsageError("give at least one candidate and one held-out suite")
+    names = [n for n in args.names.split(",") if n] if args.names else None
+    programs = fidelity.library_programs(args.programs, names)
+    programs = [p for p in programs if p.name != fidelity.BASELINE]
+    if args.children:
+        programs += fidelity.run_children(args.children, args.max_children)
+    out = Path(args.out) if args.out else discover.outputs_dir() / "bench-fidelity"
+    fidelity.run(out, programs=programs, candidates=candidates, held_out=held_out,
+                 seeds=tuple(args.seeds), workers=args.workers)
     return 0
 
 
@@ -347,6 +369,26 @@ def _add_bench(sub) -> None:
     b.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     b.add_argument("--no-micro", action="store_true", help="skip the micro tier")
     b.set_defaults(func=_cmd_bench_population)
+
+    b = bench.add_parser("fidelity", help="Spearman rank correlation of candidate fitness suites "
+                         "(proxy, proxy_v1, light) against the held-out suites over library "
+                         "programs and search children")
+    b.add_argument("--programs", type=int, default=40, help="library programs with an lr, "
+                   "spread over the library, AdamW included (default 40)")
+    b.add_argument("--names", metavar="NAME,...", help="these library programs instead")
+    b.add_argument("--children", metavar="RUN_DIR", help="also distinct trained children of "
+                   "this search run")
+    b.add_argument("--max-children", type=int, default=200, help="at most this many (default "
+                   "200)")
+    b.add_argument("--candidates", default="proxy,proxy_v1,light", help="suites a search could "
+                   "train on (default proxy,proxy_v1,light)")
+    b.add_argument("--held-out", default="validation,test", help="suites they should rank "
+                   "like (default validation,test)")
+    b.add_argument("--seeds", type=int, nargs="+", default=[0], help="training seeds (default 0)")
+    b.add_argument("--workers", type=int, default=2, help="parallel evaluations (default 2)")
+    b.add_argument("--out", help="output folder, also the metrics cache (default "
+                   "outputs/bench-fidelity)")
+    b.set_defaults(func=_cmd_bench_fidelity)
 
     b = bench.add_parser("optimizers", help="each exported class against its package reference "
                          "(torch.optim, pytorch_optimizer): ms per step on ~10M parameters")

@@ -3,8 +3,8 @@
 A search winner that is AdamW with ``beta1 = 0.52``, or Adam with its update doubled, is not a
 discovery (issue 13). Two programs are compared by what they do, not by their text: both run on
 the same inputs (:func:`probe_inputs`: a parameter group of three matrices and a vector, with
-Gaussian, per-entry rescaled, sparse and drifting gradients, :data:`PROBE_STEPS` steps, fixed
-weights) and their updates are compared step by step, tensor by tensor, after the best rescaling
+Gaussian, per-entry rescaled, sparse and drifting gradients, :data:`PROBE_STEPS` steps, weights
+on a path shared by all programs) and their updates are compared step by step, tensor by tensor, after the best rescaling
 of the library rule's updates (a learning rate is not a difference):
 
     distance(a, b) = sqrt(mean_k ||a_k - c b_k||^2 / ||a_k||^2),  c >= 0 minimising it,
@@ -60,6 +60,8 @@ PROBE_STEPS = 12
 _SHAPES = ((8, 12), (8, 12), (8, 12), (32,))
 #: the share of a sparse gradient's entries that are non-zero
 _DENSITY = 0.25
+#: how far the probe's weights move per step, relative to their RMS of 1
+_STRIDE = 0.05
 #: rounds of the coordinate search one library rule's retuning may spend
 _BUDGET = 24
 #: settings per batched run
@@ -82,6 +84,7 @@ class Probe:
     grads: list  # per step, one tensor per parameter
     h: list
     losses: list
+    path: list  # the weights at each step, the first ``params``
 
 
 @functools.lru_cache(maxsize=8)
@@ -89,7 +92,10 @@ def probe_inputs(seed: int = 0) -> Probe:
     """The probe group of ``seed``: weights ~ N(0, 1); per step, gradients that are Gaussian, a
     Gaussian times a fixed per-entry scale (log-uniform in 1e-2..1e2), sparse (a quarter of the
     entries non-zero, redrawn each step) and a fixed direction plus noise; ``h`` positive (scaled
-    with the rescaled gradient); ``loss_t = 1 / (1 + 0.1 t)``."""
+    with the rescaled gradient); ``loss_t = 1 / (1 + 0.1 t)``. The weights follow one path for
+    every program, a normalised gradient step of :data:`_STRIDE` per step, not the program's own
+    updates: programs compared see the same weights, and a rule that reads how far the weights
+    have moved (D-Adaptation, Prodigy, Lookahead) sees them move."""
     gen = torch.Generator().manual_seed(seed)
     f64 = dict(dtype=torch.float64, generator=gen)
     lo, hi = (math.log(b) for b in ADAPTIVITY_RANGE)
@@ -104,7 +110,10 @@ def probe_inputs(seed: int = 0) -> Probe:
         h = [0.5 + torch.rand(s, **f64) for s in _SHAPES]
         hs.append([h[0], scale * h[1], h[2], h[3]])
     losses = [1.0 / (1.0 + 0.1 * t) for t in range(1, PROBE_STEPS + 1)]
-    return Probe(params, grads, hs, losses)
+    path = [params]
+    for g in grads[:-1]:
+        path.append([w - _STRIDE * x / x.square().mean().sqrt() for w, x in zip(path[-1], g)])
+    return Probe(params, grads, hs, losses, path)
 
 
 def behaviour(program: Program, hyper: dict | None = None, seed: int = 0) -> Behaviour:
@@ -112,7 +121,7 @@ def behaviour(program: Program, hyper: dict | None = None, seed: int = 0) -> Beh
     probe tensor."""
     probe = probe_inputs(seed)
     steps = updates_on(program, probe.params, probe.grads, hyper=hyper, h=probe.h,
-                       losses=probe.losses)
+                       losses=probe.losses, path=probe.path)
     return [torch.stack([s[i].flatten() for s in steps]) for i in range(len(_SHAPES))]
 
 
@@ -171,10 +180,10 @@ def behaviours(program: Program, settings: list[dict], seed: int = 0) -> list[Be
         starts = [ex.init_state(probe.params, s) for s in settings]
         state = {n: [torch.stack([st[n][i] for st in starts]) for i in range(len(_SHAPES))]
                  for n in program.state_names}
-        params = [p.expand(k, *p.shape) for p in probe.params]
         steps = []
         with torch.no_grad():
             for t, g in enumerate(probe.grads):
+                params = [p.expand(k, *p.shape) for p in probe.path[t]]
                 upd, state = ex.batched_update(
                     params, [x.expand(k, *x.shape) for x in g], state, hyper, t=float(t + 1),
                     loss=torch.full((k,), probe.losses[t], dtype=torch.float64),

@@ -473,27 +473,31 @@ ADAPTIVITY_RANGE = (1e-2, 1e2)
 
 def updates_on(program: Program, params: Sequence[torch.Tensor], grads: Sequence[Sequence],
                *, hyper: dict | None = None, h: Sequence[Sequence] | None = None,
-               losses: Sequence[float] | None = None) -> list[list[torch.Tensor]]:
-    """The updates of ``program`` over a given gradient sequence, on weights that stay put.
+               losses: Sequence[float] | None = None,
+               path: Sequence[Sequence] | None = None) -> list[list[torch.Tensor]]:
+    """The updates of ``program`` over a given sequence of inputs, on weights it does not move.
 
     ``grads[s]`` is step ``s + 1``'s gradient list (one tensor per parameter); ``h[s]`` and
     ``losses[s]`` are the Hessian-diagonal and loss inputs of that step, needed only when the
-    program reads them. State starts as the program declares, ``t = 1, 2, ...``, and the weights
-    are ``params`` at every step, so two runs that differ only in the gradients can be compared
-    update by update. Returns one list of updates per step, broadcast to the parameter shapes
-    (state too is kept at its shape between steps). Runs the compiled out-of-place step
-    (:meth:`Executor.update_compiled`, the numbers of :meth:`Executor.update`).
+    program reads them. State starts as the program declares from ``params``, ``t = 1, 2, ...``.
+    The weights are ``params`` at every step, or ``path[s]`` at step ``s + 1`` when a path is
+    given, never the program's own ``w - update``: runs that differ in the gradients or in the
+    constants see the same weights and can be compared update by update. Returns one list of
+    updates per step, broadcast to the parameter shapes (state too is kept at its shape between
+    steps). Runs the compiled out-of-place step (:meth:`Executor.update_compiled`, the numbers
+    of :meth:`Executor.update`).
     """
     ex = Executor(program)
     state = ex.init_state(params, hyper)
     reads = program.input_names
     out = []
     for s, g in enumerate(grads):
+        w = params if path is None else path[s]
         with torch.no_grad():
             upd, new = ex.update_compiled(
-                params, g, state, hyper, t=float(s + 1),
+                w, g, state, hyper, t=float(s + 1),
                 loss=losses[s] if "loss" in reads else None, h=h[s] if "h" in reads else None)
-        out.append([_as_shape(u, p) for u, p in zip(upd, params)])
+        out.append([_as_shape(u, p) for u, p in zip(upd, w)])
         state = {k: [_as_shape(v, buf) for v, buf in zip(new[k], state[k])] for k in state}
     return out
 

@@ -43,6 +43,16 @@ def test_distance_is_a_relative_error_after_rescaling():
     assert 0.1 < distance(a, other)[0] < 1.0
 
 
+def test_the_weights_move_on_a_shared_path():
+    # a rule that reads how far the weights moved from their start: SGD on fixed weights
+    moved = parse("def f(w, g, x0: w, lr=0.1):\n    return lr * (g + 10.0 * (x0 - w)), x0\n")
+    sgd = parse("def f(w, g, lr=0.1):\n    return lr * g\n")
+    assert distance(behaviour(moved), behaviour(sgd))[0] > 0.05
+    # the path is the same for every setting: another learning rate is only a rescaling
+    d, c = distance(behaviour(moved), behaviour(moved, {"lr": 0.3}))
+    assert d < 1e-12 and c == pytest.approx(1 / 3)
+
+
 def test_batched_behaviours_match_one_run_each():
     adamw = get("adamw").program
     settings = [{}, {"beta1": 0.5}, {"beta2": 0.99, "weight_decay": 0.1}]

@@ -7,7 +7,7 @@ import torch
 
 from primitives import (OPS, Param, Program, ProgramError, Stmt, check_valid, dataflow_graph,
                         eliminate_dead_code, fingerprint, is_valid, parse, structural_hash)
-from primitives.analysis import INVALID, RETURN, adaptivity_exponent
+from primitives.analysis import INVALID, RETURN, adaptivity_exponent, updates_on
 from primitives.errors import InvalidValue
 
 BASE = """def f(w, g, m, lr=0.1, beta=0.9):
@@ -343,3 +343,14 @@ def test_adaptivity_exponent_is_nan_when_undefined_and_seeded():
     assert adaptivity_exponent(rule, seed=3) != adaptivity_exponent(rule, seed=4)
     with pytest.raises(InvalidValue, match="steps >= 1"):
         adaptivity_exponent(rule, steps=0)
+
+
+def test_updates_on_runs_given_inputs_on_given_weights():
+    program = parse("def f(w, g, m, t, lr=1.0):\n    m = m + g\n    return lr * (m + w) / t, m")
+    w = [torch.zeros(3, dtype=torch.float64)]
+    grads = [[torch.full((3,), 1.0, dtype=torch.float64)]] * 3
+    fixed = updates_on(program, w, grads)
+    assert [float(u[0][0]) for u in fixed] == [1.0, 1.0, 1.0]  # m = t, divided by t
+    path = [[torch.full((3,), float(s), dtype=torch.float64)] for s in range(3)]
+    moved = updates_on(program, w, grads, path=path, hyper={"lr": 2.0})
+    assert [float(u[0][0]) for u in moved] == [2.0, 3.0, 10 / 3]

@@ -3,8 +3,8 @@
 A fitness is only as good as its ranking: selection keeps what the proxy suite ranks high, so
 the proxy must rank update rules the way larger, unseen tasks do. For a set of programs (library
 programs with an ``lr``, and optionally children of a search run), every program is scored on
-each *candidate* suite (what a search could train on: ``proxy``, ``proxy_v1``, ``light``, the
-micro tier) and on each *held-out* suite (``validation``, ``test``) under the search's own
+each *candidate* suite (what a search could train on: ``proxy``, ``proxy_v1``, ``light``, or
+``micro``, the cascade's micro tier, scored against Adam) and on each *held-out* suite (``validation``, ``test``) under the search's own
 protocol (:func:`tasks.protocol.evaluate` over the learning-rate grid, AdamW as the baseline of
 :func:`tasks.protocol.normalised_score`), and the benchmark prints the Spearman rank correlation
 of each candidate's fitness (mean, median and 25th percentile over its tasks) against each
@@ -218,6 +218,8 @@ def run(out_dir: Path, *, programs: Sequence[Program], candidates=("proxy", "pro
     """Compute what is missing, print the table and the correlations, write the outputs."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    micro = "micro" in candidates
+    candidates = tuple(c for c in candidates if c != "micro")
     suites = {s: _suite_names(s) for s in (*candidates, *held_out)}
     fid = Fidelity(out_dir, seeds, workers=workers, threads=threads, progress=progress)
     every = list(dict.fromkeys(t for names in suites.values() for t in names))
@@ -228,6 +230,14 @@ def run(out_dir: Path, *, programs: Sequence[Program], candidates=("proxy", "pro
     rows = {}
     for p in programs:
         rows[p.name] = {s: fid.scores(p, names) for s, names in suites.items()}
+    if micro:  # the cascade's first stage: scores against Adam on the micro tasks (cheap)
+        from search.cascade import _micro_job  # noqa: PLC0415
+
+        micro_scores, *_ = _micro_job([to_source(p) for p in programs], fid.lrs, (0,), None,
+                                      threads)
+        for p, (score, _) in zip(programs, micro_scores):
+            rows[p.name]["micro"] = {"micro": score if math.isfinite(score) else 0.0}
+        candidates = ("micro", *candidates)
     table = {"programs": len(rows), "seeds": list(seeds), "correlations": {}, "rows": {}}
     for name, per_suite in rows.items():
         table["rows"][name] = {s: round(aggregate(list(sc.values()), "mean"), 4)

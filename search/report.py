@@ -54,11 +54,16 @@ def run_figures(run_dir: str | Path) -> dict:
            "cpu_seconds_per_training": _average(line.get("cpu", math.nan) for line in trained),
            "cache_hit_rate": hits / len(log) if log else 0.0,
            "best_fitness": max((_value(line["fitness"]) for line in log), default=math.nan)}
+    stages = [line.get("stage") for line in trained if line.get("stage")]
+    if stages:  # the cascade: where trained children stopped (full: scored on the whole suite)
+        out["stopped_at"] = {s: round(stages.count(s) / len(stages), 4)
+                             for s in dict.fromkeys(stages)}
     if ckpt is not None:
         state, cache = ckpt["state"], ckpt["cache"]
         minutes = ckpt["elapsed"] / 60.0
         out.update(elapsed_s=round(ckpt["elapsed"], 1),
                    evals_per_min=state.told / minutes if minutes > 0 else math.nan,
+                   trained_per_min=len(trained) / minutes if minutes > 0 else math.nan,
                    invalid_share=state.invalid_share, invalid_attempts=state.invalid,
                    failed_mutations=state.failed, mutations=dict(state.kinds),
                    restarts=state.restarts, hash_hits=cache.hash_hits,
@@ -151,6 +156,10 @@ def report(run_dir: str | Path) -> Path:
                f"with {config.get('workers')} worker(s); a training took "
                f"{figs['seconds_per_training']:.1f} s ({figs['cpu_seconds_per_training']:.1f} "
                "CPU s) on average",
+               f"- trained children: {figs['trained_per_min']:.1f}/min"
+               + ("; cascade, share of trained children by the stage they reached: " + ", ".join(
+                   f"{k} {v:.1%}" for k, v in figs["stopped_at"].items())
+                  if "stopped_at" in figs else ""),
                f"- invalid children: {figs['invalid_share']:.1%} of mutation attempts "
                f"({figs['invalid_attempts']} re-mutated, {figs['failed_mutations']} gave up)",
                f"- cache: {figs['hash_hits']} structural-hash hits, {figs['fingerprint_hits']} "

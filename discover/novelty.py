@@ -125,10 +125,19 @@ def behaviour(program: Program, hyper: dict | None = None, seed: int = 0) -> Beh
     return [torch.stack([s[i].flatten() for s in steps]) for i in range(len(_SHAPES))]
 
 
+def _agree_off(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``x`` and ``y`` with 0 where both are the same NaN or infinity (a 0/0 on a zero
+    gradient, say), so that those entries compare equal and the rest is compared."""
+    both = ~torch.isfinite(x) & ~torch.isfinite(y) & ((x == y) | (x.isnan() & y.isnan()))
+    return x.masked_fill(both, 0.0), y.masked_fill(both, 0.0)
+
+
 def distance(a: Behaviour, b: Behaviour) -> tuple[float, float]:
     """``(distance, c)``: the relative error of ``c * b`` as ``a``, block by block (see the
-    module docstring), at the best ``c >= 0``. A block where either is not finite counts 1; a
-    block where ``a`` is zero counts 0 if ``b`` is zero there too, else 1."""
+    module docstring), at the best ``c >= 0``. Entries where both are the same NaN or infinity
+    agree; a block with any other non-finite entry counts 1; a block where ``a`` is zero counts
+    0 if ``b`` is zero there too, else 1."""
+    a, b = zip(*(_agree_off(x, y) for x, y in zip(a, b)))
     aa = torch.cat([(x * x).sum(-1) for x in a])
     ab = torch.cat([(x * y).sum(-1) for x, y in zip(a, b)])
     bb = torch.cat([(y * y).sum(-1) for y in b])

@@ -39,6 +39,11 @@ def test_distance_is_a_relative_error_after_rescaling():
     assert distance(a, [-x for x in a]) == (1.0, 0.0)  # a rule run backwards is no match
     assert distance(a, [torch.zeros_like(x) for x in a])[0] == 1.0
     assert distance(a, [x.clone().fill_(math.nan) for x in a])[0] == 1.0
+    # the same 0/0 in both (MSVAG on a zero gradient) agrees; the rest is still compared
+    holes = [x.clone() for x in a]
+    holes[2][:, :5] = math.nan
+    assert distance(holes, holes) == (0.0, 1.0)
+    assert 0 < distance(holes, a)[0] < 1 and distance(a, holes)[0] > 0
     other = behaviour(get("sgd").program)
     assert 0.1 < distance(a, other)[0] < 1.0
 

@@ -137,12 +137,12 @@ def _cmd_bench_calibrate(args) -> int:
 
 
 def _cmd_bench_optimizers(args) -> int:
-    if args.steps < 1 or args.threads < 1:
-        raise UsageError("--steps and --threads must be >= 1")
+    if args.steps < 1 or args.threads < 1 or not args.max_seconds > 0:
+        raise UsageError("--steps and --threads must be >= 1, --max-seconds > 0")
     only = [n for n in args.only.split(",") if n] if args.only else None
     out = Path(args.out) if args.out else discover.outputs_dir() / "bench-optimizers"
     optimizers.run(out, only=only, steps=args.steps, device=_device(args.device),
-                   threads=args.threads)
+                   threads=args.threads, max_seconds=args.max_seconds)
     return 0
 
 
@@ -396,6 +396,8 @@ def _add_bench(sub) -> None:
     b.add_argument("--only", metavar="NAME,...", help="these library programs (default: every "
                    "one with a package reference)")
     b.add_argument("--steps", type=int, default=20, help="timed steps, median (default 20)")
+    b.add_argument("--max-seconds", type=float, default=60.0, help="stop timing a program "
+                   "after this many seconds, 3 steps at least (default 60)")
     b.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     b.add_argument("--device", choices=["cpu", "cuda", "auto"], default="cpu")
     b.add_argument("--out", help="output folder (default outputs/bench-optimizers)")

@@ -6,7 +6,9 @@ export`` writes) and that reference class step the same ~10M float32 parameters 
 and biases of a 3-layer MLP, 1536-2048-2048-1536 -- with the same random gradients, set
 directly (no forward or backward pass is timed). Both optimizers live side by side and step
 alternately, each step timed alone, so that noise from a busy machine hits both alike; after a
-warm-up (state creation, the allocator) the result is the median of ``steps`` steps.
+warm-up (state creation, the allocator) the result is the median of ``steps`` steps, or of the
+steps taken when a case has used ``max_seconds`` (at least 3: the matrix programs take seconds
+per step on a CPU; the ``steps`` column says how many).
 
 Hyperparameters are the program's defaults, given to the exported class as its own defaults and
 to the reference through the entry's own mapping (:attr:`discover.library.Reference.make`, the
@@ -20,8 +22,8 @@ kernels for CUDA tensors and the per-tensor loop on a CPU (``path`` in the table
 torch picked); pytorch_optimizer's classes run their own loops. Where an entry has several
 package references, the class as the package ships it is timed (not a float64 twin).
 
-    discover bench optimizers [--only adam,lion] [--steps 20] [--threads 1] [--device cpu]
-                              [--out outputs/bench-optimizers]
+    discover bench optimizers [--only adam,lion] [--steps 20] [--max-seconds 60] [--threads 1]
+                              [--device cpu] [--out outputs/bench-optimizers]
 """
 
 from __future__ import annotations
@@ -59,6 +61,8 @@ class Row:
     path: str
     exported_ms: float
     reference_ms: float
+    #: timed steps per side (fewer than asked when the case reached its time limit)
+    steps: int = 0
     #: why a side did not run (then the times are NaN)
     note: str = ""
 
@@ -162,9 +166,11 @@ def _params(weights, grads, device):
 
 
 def time_case(entry: Entry, ref: Reference, shapes=MLP_SHAPES, steps: int = 20,
-              warmup: int = 3, device: torch.device | str = "cpu", seed: int = 0) -> Row:
+              warmup: int = 3, device: torch.device | str = "cpu", seed: int = 0,
+              max_seconds: float = math.inf) -> Row:
     """Median seconds per step (as ms) of the exported class and the reference, stepped in turn
-    (the order alternates every step)."""
+    (the order alternates every step); timing stops early, after at least 3 steps each, once
+    the timed steps of both sides add up to ``max_seconds``."""
     import discover  # noqa: PLC0415 - the exporter loads on first use
 
     device = torch.device(device)
@@ -185,27 +191,30 @@ def time_case(entry: Entry, ref: Reference, shapes=MLP_SHAPES, steps: int = 20,
                 elapsed = sides[k].step(device)
                 if i >= warmup:
                     times[k].append(elapsed)
+            if len(times[0]) >= 3 and sum(times[0]) + sum(times[1]) > max_seconds:
+                break
     except Exception as exc:  # noqa: BLE001 - a crash is a row of the table, not the end of it
         message = " ".join(str(exc).split())[:120] or type(exc).__name__
         return Row(entry.name, ref.label, _path(ours), math.nan, math.nan,
                    f"{type(exc).__name__}: {message}")
     return Row(entry.name, ref.label, _path(ours), statistics.median(times[0]) * 1e3,
-               statistics.median(times[1]) * 1e3)
+               statistics.median(times[1]) * 1e3, len(times[0]))
 
 
 def format_table(rows: Sequence[Row], markdown: bool = False) -> str:
     """The ratio table, one row per program, then the verdict for the torch.optim rows."""
-    header = ("program", "reference", "path", "exported ms/step", "reference ms/step", "ratio")
+    header = ("program", "reference", "path", "steps", "exported ms/step", "reference ms/step",
+              "ratio")
 
     def cells(r: Row):
         num = (lambda x: "-" if math.isnan(x) else f"{x:.2f}")
         ratio = "-" if math.isnan(r.ratio) else f"{r.ratio:.3f}"
-        return (r.program, r.reference, r.path, num(r.exported_ms), num(r.reference_ms),
-                ratio + (f" ({r.note})" if r.note else ""))
+        return (r.program, r.reference, r.path, str(r.steps), num(r.exported_ms),
+                num(r.reference_ms), ratio + (f" ({r.note})" if r.note else ""))
 
     body = [cells(r) for r in rows]
     if markdown:
-        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * 3 + "---:|" * 3]
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * 3 + "---:|" * 4]
         lines += ["| " + " | ".join(c) + " |" for c in body]
     else:
         widths = [max(len(h), *(len(c[i]) for c in body)) if body else len(h)
@@ -237,19 +246,21 @@ def _write(rows: Sequence[Row], out: Path, heading: str) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "optimizers.csv", "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["program", "reference", "path", "exported_ms", "reference_ms",
-                         "ratio", "note"])
+        writer.writerow(["program", "reference", "path", "steps", "exported_ms",
+                         "reference_ms", "ratio", "note"])
         for r in rows:
-            writer.writerow([r.program, r.reference, r.path, f"{r.exported_ms:.4f}",
+            writer.writerow([r.program, r.reference, r.path, r.steps, f"{r.exported_ms:.4f}",
                              f"{r.reference_ms:.4f}", f"{r.ratio:.4f}", r.note])
     (out / "optimizers.md").write_text(f"{heading}\n\n{format_table(rows, markdown=True)}\n")
 
 
 def run(out: Path | None, only: Iterable[str] | None = None, shapes=MLP_SHAPES,
         steps: int = 20, warmup: int = 3, device: torch.device | str = "cpu",
-        threads: int | None = None, progress: bool = True) -> list[Row]:
+        threads: int | None = None, max_seconds: float = 60.0,
+        progress: bool = True) -> list[Row]:
     """Time every case, print the table and write ``optimizers.csv`` and ``optimizers.md``
-    under ``out`` (None: print only). ``threads`` sets torch's intra-op threads for the run."""
+    under ``out`` (None: print only). ``threads`` sets torch's intra-op threads for the run;
+    ``max_seconds`` caps each case's timed steps (see :func:`time_case`)."""
     device = torch.device(device)
     chosen = cases(only)
     previous = torch.get_num_threads()
@@ -258,13 +269,15 @@ def run(out: Path | None, only: Iterable[str] | None = None, shapes=MLP_SHAPES,
     try:
         n = sum(math.prod(s) for s in shapes)
         heading = (f"device {device}, {n / 1e6:.2f}M float32 parameters in {len(shapes)} "
-                   f"tensors, median of {steps} steps after {warmup} warm-up, threads "
+                   f"tensors, median of {steps} steps (at most {max_seconds:g} s a case, 3 "
+                   f"steps at least) after {warmup} warm-up, threads "
                    f"{torch.get_num_threads()}, torch {torch.__version__}")
         rows = []
         for i, (entry, ref) in enumerate(chosen, 1):
             if progress:
                 print(f"[{i}/{len(chosen)}] {entry.name}", file=sys.stderr, flush=True)
-            rows.append(time_case(entry, ref, shapes, steps, warmup, device))
+            rows.append(time_case(entry, ref, shapes, steps, warmup, device,
+                                  max_seconds=max_seconds))
     finally:
         torch.set_num_threads(previous)
     print(heading)

@@ -27,7 +27,7 @@ def test_two_programs_give_a_row_each_with_positive_ratios(tmp_path, capsys):
     assert [(r.program, r.reference) for r in rows] == [
         ("sgd", "torch.optim.SGD"), ("lion", "pytorch_optimizer.Lion")]
     for r in rows:
-        assert r.note == "" and r.path == "for-loop"  # torch's default on CPU tensors
+        assert r.note == "" and r.path == "for-loop" and r.steps == 3  # for-loop: torch's CPU
         assert 0 < r.exported_ms < math.inf and 0 < r.reference_ms < math.inf
         assert 0 < r.ratio < math.inf
     printed = capsys.readouterr().out
@@ -46,6 +46,13 @@ def test_programs_reading_loss_or_a_hessian_get_them():
         assert row.note == "" and math.isfinite(row.ratio), row
 
 
+def test_a_case_stops_at_its_time_limit_after_three_steps():
+    entry = get("sgd")
+    row = optimizers.time_case(entry, optimizers.package_reference(entry), shapes=TINY,
+                               steps=50, warmup=1, max_seconds=0.0)
+    assert row.steps == 3 and math.isfinite(row.ratio)
+
+
 def test_cli_bench_optimizers(tmp_path, capsys):
     assert main(["bench", "optimizers", "--only", "adam", "--steps", "1",
                  "--out", str(tmp_path)]) == 0
@@ -56,6 +63,7 @@ def test_cli_bench_optimizers(tmp_path, capsys):
     (["--only", "innaprop"], "no package reference"),
     (["--only", "nope"], "unknown optimizer"),
     (["--steps", "0"], "--steps"),
+    (["--max-seconds", "0"], "--max-seconds"),
 ])
 def test_cli_bad_input_is_one_line(argv, message, capsys):
     assert main(["bench", "optimizers", *argv]) == 2

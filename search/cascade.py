@@ -36,7 +36,8 @@ from primitives import parse
 
 from .fitness import SuiteFitness, aggregate_scores, score_source
 
-__all__ = ["Outcome", "Cascade", "stopped_value", "stopped_at", "hurdle", "build_cascade"]
+__all__ = ["Outcome", "Cascade", "stopped_value", "stopped_at", "hurdle", "build_cascade",
+           "single_stage", "alpha_of"]
 
 #: the name of the last stage (the whole suite)
 FULL = "full"
@@ -82,6 +83,7 @@ class Outcome:
     seconds: float = 0.0
     cpu: float = 0.0
     error: str = ""
+    alpha: float = math.nan  # adaptivity exponent (primitives.adaptivity_exponent)
 
     def summary(self) -> dict:
         """The mean, median and 25th percentile of the task scores (None when stopped)."""
@@ -95,6 +97,17 @@ class Outcome:
 class _Stage:
     name: str
     tasks: tuple[str, ...] = ()  # suite stages: the tasks first scored here
+
+
+def alpha_of(source: str) -> float:
+    """The adaptivity exponent of a program (1: SGD and momentum, 0: Adam, sign rules); NaN
+    when it is undefined or the program cannot run it."""
+    from primitives import adaptivity_exponent  # noqa: PLC0415
+
+    try:
+        return float(adaptivity_exponent(parse(source), steps=16, dim=96, shape=(8, 12)))
+    except Exception:  # noqa: BLE001 - an analysis, never a reason to fail a child
+        return math.nan
 
 
 def _micro_job(sources: Sequence[str], lrs, seeds, num_steps, threads: int):
@@ -122,9 +135,10 @@ def _micro_job(sources: Sequence[str], lrs, seeds, num_steps, threads: int):
                 except Exception as exc:  # noqa: BLE001 - a failing program is an outcome
                     first = str(exc).splitlines()[0] if str(exc) else ""
                     rows.append((math.nan, f"{type(exc).__name__}: {first}"))
+        alphas = [alpha_of(s) for s in sources]  # logged for every trained child
     finally:
         torch.set_num_threads(saved)
-    return rows, time.perf_counter() - start, time.process_time() - cpu
+    return rows, time.perf_counter() - start, time.process_time() - cpu, alphas
 
 
 def _mean(scores: dict) -> float:
@@ -175,6 +189,9 @@ class Cascade:
         """Outcomes of ``sources`` (``bypass``: skip the hurdles); ``hurdles`` (stage name ->
         recent scores) is updated in place with this batch's stage scores, in order."""
         outcomes = [Outcome(math.nan, False, "") for _ in sources]
+        if self.stages[0].name != "micro":  # else the micro jobs compute it, in the workers
+            for out, source in zip(outcomes, sources):
+                out.alpha = alpha_of(source)
         alive = list(range(len(sources)))
         for index, stage in enumerate(self.stages):
             if not alive:
@@ -212,11 +229,12 @@ class Cascade:
                       for i in range(0, len(sources), self.micro_chunk)]
             results = pool(_micro_job, [(c, f.lrs, (0,), f.num_steps, f.threads) for c in chunks])
             scores = []
-            for chunk, (rows, seconds, cpu) in zip(chunks, results):
-                for out, (score, error) in zip(outcomes[len(scores):], rows):
+            for chunk, (rows, seconds, cpu, alphas) in zip(chunks, results):
+                for out, (score, error), alpha in zip(outcomes[len(scores):], rows, alphas):
                     out.seconds += seconds / len(chunk)
                     out.cpu += cpu / len(chunk)
                     out.error = out.error or error
+                    out.alpha = alpha
                     scores.append(score)
             return scores
         jobs = [(f.subset((task,)), s) for s in sources for task in stage.tasks]
@@ -249,5 +267,5 @@ def build_cascade(cfg, fitness) -> Cascade | None:
 def single_stage(pool, fitness: Callable[[str], float], sources: Sequence[str]) -> list[Outcome]:
     """Outcomes without a cascade: ``fitness(source)`` for every child, all admitted."""
     results = pool(score_source, [(fitness, s) for s in sources])
-    return [Outcome(value, True, FULL, {}, {}, seconds, cpu, error)
-            for value, seconds, cpu, error in results]
+    return [Outcome(value, True, FULL, {}, {}, seconds, cpu, error, alpha_of(source))
+            for (value, seconds, cpu, error), source in zip(results, sources)]

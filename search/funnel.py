@@ -28,6 +28,7 @@ from pathlib import Path
 from primitives import Program, to_source
 
 from .cache import canonical
+from .cascade import alpha_of
 from .evolution import to_program
 from .fitness import SuiteFitness, baseline_for, lr_grid, per_task, score_source, task_names
 from .simplify import simplify
@@ -58,11 +59,13 @@ def _mean(scores: dict[str, float]) -> float:
 def write_hall_of_fame(run_dir: Path, hall_of_fame) -> None:
     with open(run_dir / "hall_of_fame.csv", "w", newline="") as fh:
         out = csv.writer(fh)
-        out.writerow(["rank", "fitness", "length", "eval", "hash", "origin", "source"])
+        out.writerow(["rank", "fitness", "length", "eval", "hash", "origin", "alpha", "source"])
         for rank, ind in enumerate(hall_of_fame, 1):
             program = canonical(to_program(ind), f"{WINNER_NAME}_{rank}")
+            alpha = alpha_of(to_source(program))
             out.writerow([rank, ind.fitness.values[0], ind.length, ind.birth, ind.key[:16],
-                          ind.origin, to_source(program)])
+                          ind.origin, round(alpha, 4) if math.isfinite(alpha) else "",
+                          to_source(program)])
 
 
 def _say(progress: bool, text: str) -> None:

@@ -174,8 +174,10 @@ def report(run_dir: str | Path) -> Path:
         with open(hof_path, newline="") as fh:
             rows = list(csv.DictReader(fh))
         md += ["## Hall of fame", ""]
-        md += _table([[r["rank"], _fmt(r["fitness"]), r["length"], r["eval"], r["origin"]]
-                      for r in rows], ["rank", "fitness", "live statements", "eval", "origin"])
+        md += _table([[r["rank"], _fmt(r["fitness"]), r["length"], r["eval"], r["origin"],
+                       r.get("alpha") or "-"] for r in rows],
+                     ["rank", "fitness", "live statements", "eval", "origin",
+                      "alpha (1: SGD-like, 0: Adam-like)"])
         if rows:
             md += ["", "Best program:", "", "```python", rows[0]["source"].rstrip(), "```", ""]
     md += _stage_sections(run_dir)

@@ -396,7 +396,8 @@ def _log_line(child, value: float, via, out, admitted: bool, cascade) -> dict:
             "fitness": _json(float(value)) if admitted else None,
             "cache_hit": via is not None, "hit_via": via,
             "time": round(out.seconds, 4) if out else 0.0,
-            "cpu": round(out.cpu, 4) if out else 0.0, "stage": stage}
+            "cpu": round(out.cpu, 4) if out else 0.0, "stage": stage,
+            "alpha": _json(round(out.alpha, 4)) if out else None}
     if out is not None and cascade is not None:
         line["stage_scores"] = {k: _json(round(v, 6)) for k, v in out.stage_scores.items()}
         line.update(out.summary())

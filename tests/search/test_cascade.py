@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from primitives import parse, to_source
-from search.cascade import (FULL, Cascade, build_cascade, hurdle, single_stage, stopped_at,
-                            stopped_value)
+from search.cascade import (FULL, Cascade, alpha_of, build_cascade, hurdle, single_stage,
+                            stopped_at, stopped_value)
 from search.config import ConfigError, SearchConfig
 from search.fitness import make_fitness
 from search.mutation import MutationSettings, mutate_valid
@@ -101,6 +101,16 @@ def test_a_search_with_a_cascade_logs_stages_and_admits_only_full_scores(tmp_pat
     admitted_fitness = {x["hash"] for x in lines if x["stage"] == FULL}
     assert all(ind.key[:16] in admitted_fitness for ind in result.state.hall_of_fame)
     assert len(result.state.hurdles["micro"]) > 0
+    trained = [x for x in lines if not x["cache_hit"]]
+    assert trained and all(isinstance(x["alpha"], float) for x in trained)
+    hof = (tmp_path / "r" / "hall_of_fame.csv").read_text().splitlines()
+    assert hof[0].split(",")[6] == "alpha"
+
+
+def test_alpha_separates_sgd_from_adam():
+    assert alpha_of(SGD) == pytest.approx(1.0, abs=1e-6)
+    assert abs(alpha_of(ADAMW)) < 0.05
+    assert math.isnan(alpha_of("def z(w, g, lr=0.1):\n    return 0.0 * g"))
 
 
 def test_cascade_stage_names_are_checked():

@@ -148,6 +148,7 @@ def test_trains_like_the_reference_at_every_verified_setting(name):
     entry = REGISTRY[name]
     ours_cls, theirs_cls = discover.optimizer(name), reference_class(entry)
     matrices = entry.min_ndim >= 2
+    assert torch_references(entry), "the signature's class is none of the entry's references"
     with float64():
         for ref in torch_references(entry):
             for setting in entry.settings:
@@ -353,3 +354,23 @@ def test_generic_class_keeps_the_program_hyperparameters_and_maximizes():
         up.step()
         down.step()
     assert torch.equal(a, b) and not torch.equal(a.detach(), w0)
+
+
+@pytest.mark.parametrize("name", SIGNED)
+def test_written_module_runs_on_its_own(name, tmp_path):
+    """The file `discover export NAME` writes needs only torch: the signature's functions are
+    copied in whole (run in a namespace of the file's own, no discover import)."""
+    path = discover.write_export(name, tmp_path / f"{name}.py")
+    text = path.read_text()
+    assert "import discover" not in text and "from discover" not in text
+    namespace = {"__name__": f"exported_{name}"}
+    exec(compile(text, str(path), "exec"), namespace)  # noqa: S102 - the file under test
+    cls = namespace[discover.optimizer(name).__name__]
+    params = [torch.nn.Parameter(torch.ones(3, 2))]
+    opt = cls(params)
+    for _ in range(2):
+        params[0].grad = torch.ones(3, 2)
+        opt.step()
+    again = cls([torch.nn.Parameter(params[0].detach().clone())])
+    again.load_state_dict(opt.state_dict())
+    assert again.state_dict()["state"][0]["step"] == 2

@@ -22,6 +22,7 @@ happen in order in the parent, and results come back in submission order.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -276,10 +277,7 @@ class _Run:
                 children, state = self.search.ask(self.state, min(cfg.batch_size, left))
                 values, admitted, lines = self._score(pool, fitness, children, state.hurdles)
                 self.state = self.search.tell(state, children, values, admitted)
-                for line in lines:
-                    log.write(json.dumps(line) + "\n")
-                log.flush()
-                os.fsync(log.fileno())
+                _append(log, lines)
                 self.ckpt["elapsed"] = elapsed0 + time.monotonic() - started
                 # a batch answered from the cache alone is cheap to redo (a resumed search asks
                 # the same children again): its checkpoint can wait, at most CHECKPOINT_EVERY_S
@@ -291,7 +289,8 @@ class _Run:
                     self._show(self.state.told - told0, time.monotonic() - started)
             end = log.tell()
         finally:
-            log.close()
+            with contextlib.suppress(OSError):  # a full disk: _append's error says so
+                log.close()
         self.ckpt["done"] = True
         self._checkpoint(end)
         if self.progress:
@@ -378,6 +377,20 @@ class _Run:
               f"{self.cache.hit_rate:.0%} | invalid {s.invalid_share:.0%} | {rate:.1f} evals/min"
               f"{stages} | {_clock(self.ckpt['elapsed'])}", end=end, file=sys.stderr,
               flush=True)
+
+
+def _append(log, lines: list[dict]) -> None:
+    """A batch's log lines, flushed to disk; a failing write (disk full) is a one-line
+    :class:`CheckpointError`: the checkpoint, which says how much of the log counts, is kept."""
+    try:
+        for line in lines:
+            log.write(json.dumps(line) + "\n")
+        log.flush()
+        os.fsync(log.fileno())
+    except OSError as exc:
+        raise CheckpointError(f"cannot write {log.name}: {exc.strerror or exc}; the previous "
+                              "checkpoint is kept (free space, then `discover resume` continues "
+                              "from it)") from None
 
 
 def _json(x: float):

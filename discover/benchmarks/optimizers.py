@@ -278,11 +278,12 @@ def run(out: Path | None, only: Iterable[str] | None = None, shapes=MLP_SHAPES,
                 print(f"[{i}/{len(chosen)}] {entry.name}", file=sys.stderr, flush=True)
             rows.append(time_case(entry, ref, shapes, steps, warmup, device,
                                   max_seconds=max_seconds))
+            if out is not None:  # after every case: a stopped run keeps what it measured
+                _write(rows, Path(out), heading)
     finally:
         torch.set_num_threads(previous)
     print(heading)
     print(format_table(rows))
     if out is not None:
-        _write(rows, Path(out), heading)
         print(f"wrote {Path(out) / 'optimizers.csv'} and {Path(out) / 'optimizers.md'}")
     return rows

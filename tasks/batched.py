@@ -87,6 +87,7 @@ class BatchedTrainer:
         inputs = executor.program.input_names
         self.needs_loss, self.needs_h = "loss" in inputs, "h" in inputs
         self._losses = torch.func.vmap(self._loss)
+        self._shared_losses = None
         self.metric = torch.func.vmap(
             lambda p, b: task.metric(dict(zip(self.names, p)), b), in_dims=(0, None))
 
@@ -99,6 +100,8 @@ class BatchedTrainer:
         """Per-parameter ``[K, *shape]`` tensors -> the storage layout."""
         if not self.flat:
             return list(tensors)
+        if len(tensors) == 1:  # one tensor: a view where it can be
+            return [tensors[0].reshape(tensors[0].shape[0], -1)]
         return [torch.cat([t.reshape(t.shape[0], -1) for t in tensors], 1)]  # [K, P]
 
     def to_params(self, storage: Sequence[torch.Tensor]) -> list[torch.Tensor]:
@@ -106,26 +109,54 @@ class BatchedTrainer:
         if not self.flat:
             return list(storage)
         flat = storage[0]
+        if len(self.shapes) == 1:
+            return [flat.view(flat.shape[0], *self.shapes[0])]
         return [part.view(flat.shape[0], *shape)
                 for part, shape in zip(flat.split(self.sizes, dim=1), self.shapes)]
 
     def init_state(self, copies: Sequence[Sequence[torch.Tensor]],
                    hypers: Sequence[Mapping[str, object]]) -> dict[str, list[torch.Tensor]]:
         """The program's start state for each copy (its own hyperparameters), stacked."""
-        names = self.executor.program.state_names
-        per_copy = []
-        for params, hyper in zip(copies, hypers):
+        program = self.executor.program
+        names, inits = program.state_names, program.state_inits
+        if not names:
+            return {}
+
+        def start(params, hyper):
             stored = self.to_storage([p.unsqueeze(0) for p in params])
-            per_copy.append(self.executor.init_state([s[0] for s in stored], hyper))
-        return {n: stack([st[n] for st in per_copy]) for n in names}
+            return self.executor.init_state([s[0] for s in stored], hyper)
+
+        first = start(copies[0], hypers[0])
+        # a state that starts at a number (or at a hyperparameter every copy shares) is the same
+        # for every copy: made once; one that starts at w (or a per-copy value), per copy
+        per_copy = [n for n in names if inits[n] == "w" or (isinstance(inits[n], str) and any(
+            self.executor.hyperparameters(h)[inits[n]] != self.executor.hyperparameters(
+                hypers[0])[inits[n]] for h in hypers))]
+        rest = [start(params, hyper) for params, hyper in zip(copies[1:], hypers[1:])] \
+            if per_copy else []
+        out = {}
+        for n in names:
+            if n in per_copy:
+                out[n] = stack([first[n]] + [st[n] for st in rest])
+            else:
+                out[n] = [t.unsqueeze(0).expand(len(copies), *t.shape).clone() for t in first[n]]
+        return out
 
     # ---- one step -----------------------------------------------------------------------------
 
-    def grad_and_loss(self, storage, batch) -> tuple[list[torch.Tensor], torch.Tensor]:
-        """Per-copy gradients (storage layout) and losses ``[K]`` at ``storage``."""
+    def grad_and_loss(self, storage, batch, shared: bool = False
+                      ) -> tuple[list[torch.Tensor], torch.Tensor]:
+        """Per-copy gradients (storage layout) and losses ``[K]`` at ``storage``; ``shared``:
+        ``batch`` is one batch for every copy (no copy dim: one matmul where a per-copy batch
+        takes K)."""
         leaves = [p.detach().requires_grad_() for p in self.to_params(storage)]
         with torch.enable_grad():
-            losses = self._losses(leaves, batch)  # [K]
+            if shared:
+                if self._shared_losses is None:
+                    self._shared_losses = torch.func.vmap(self._loss, in_dims=(0, None))
+                losses = self._shared_losses(leaves, batch)
+            else:
+                losses = self._losses(leaves, batch)  # [K]
             grads = torch.autograd.grad(losses.sum(), leaves, allow_unused=True)
         grads = [torch.zeros_like(p) if g is None else g for g, p in zip(grads, leaves)]
         return self.to_storage(grads), losses.detach()

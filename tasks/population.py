@@ -114,7 +114,7 @@ def evaluate_population(programs: Sequence[Program | str], task: Task,
     names = list(inits[0])
     shapes = [inits[0][n].shape for n in names]
     # the grouped programs take the first rows, the others follow; results in the given order
-    together = [i for i, p in enumerate(programs) if grouped and groupable(p)]
+    together = [i for i, p in enumerate(programs) if grouped and groupable(p, len(names))]
     order = together + [i for i in range(b) if i not in set(together)]
     members = [_Member(executors[i], task, names, shapes, k, inits, n_seed, grids[i], hypers[i],
                        device, dtype, flat=True if i in together else None) for i in order]
@@ -129,8 +129,9 @@ def evaluate_population(programs: Sequence[Program | str], task: Task,
         closed_form = hasattr(task, "closed_form") and len(names) == 1
     if closed_form and not (hasattr(task, "closed_form") and len(names) == 1):
         raise InvalidValue(f"{task.name} has no closed-form gradient")
+    one_batch = n_seed == 1  # every copy sees the one seed's batch: computed once, not stacked
     grad_and_loss = ((lambda w, batch: _closed(task, w)) if closed_form else
-                     lambda w, batch: _autograd(shared, w, batch))
+                     lambda w, batch: _autograd(shared, w, batch, one_batch))
     step = _Grouped(members[:len(together)], k, grid, n_seed, device, dtype) if together else None
     weights, alive, losses = _train(shared, grad_and_loss, step, members[len(together):],
                                     weights, seeds, n_lr, device, dtype)
@@ -154,9 +155,9 @@ def _closed(task, weights):
     return task.closed_form(weights)
 
 
-def _autograd(shared, weights, batch):
+def _autograd(shared, weights, batch, one_batch):
     """``(gradient, loss)`` of the flat ``[B * K, P]`` weights by the task's loss."""
-    grads, loss = shared.grad_and_loss([weights], batch)
+    grads, loss = shared.grad_and_loss([weights], batch, shared=one_batch)
     return grads[0], loss
 
 
@@ -168,7 +169,8 @@ class _Grouped:
         self.rows = len(members) * k
         batched = ("lr",) if grid else ()
         self.step = GroupedStep([m.program for m in members], k, sum(width),
-                                [m.fixed for m in members], batched, dtype=dtype, device=device)
+                                [m.fixed for m in members], batched, tensors=len(width),
+                                dtype=dtype, device=device)
         self.state = self.step.init_state([{n: v[0] for n, v in m.state.items()}
                                            for m in members])
         self.hyper = {}
@@ -191,8 +193,10 @@ def _train(shared, grad_and_loss, grouped, members, weights, seeds, n_lr, device
     n_prog = total // k
     alive = torch.ones(total, dtype=torch.bool, device=device)
     losses, alive_before = [], []
+    one_batch = len(seeds) == 1
     for step in range(task.num_steps):
-        batch = _batch(task, seeds, n_lr * n_prog, step, device, dtype)
+        batch = (task.batches(seeds[0], step, device, dtype) if one_batch else
+                 _batch(task, seeds, n_lr * n_prog, step, device, dtype))
         grads, loss = grad_and_loss(weights, batch)
         t = float(step + 1)
         with torch.no_grad():
@@ -205,9 +209,11 @@ def _train(shared, grad_and_loss, grouped, members, weights, seeds, n_lr, device
                 parts.append(new_w)
             for i, m in enumerate(members):
                 cut = slice(first + i * k, first + (i + 1) * k)
+                mine = ([x.expand(k, *x.shape) for x in batch] if one_batch else
+                        [x[cut] for x in batch])  # for h's probes
                 new_w, new_state = m.step(shared.to_params([weights[cut]]),
-                                          shared.to_params([grads[cut]]), t, loss[cut],
-                                          [x[cut] for x in batch], seeds, step)
+                                          shared.to_params([grads[cut]]), t, loss[cut], mine,
+                                          seeds, step)
                 parts.append(shared.to_storage(new_w)[0])
                 states.append(new_state)
             new_weights = torch.cat(parts) if len(parts) > 1 else parts[0]
@@ -222,12 +228,14 @@ def _train(shared, grad_and_loss, grouped, members, weights, seeds, n_lr, device
                     m.state = {s: [fit(v, o) for v, o in zip(new_state[s], m.state[s])]
                                for s in m.state}
             else:
+                # a dead copy's weights stay at their last finite values (the task's loss reads
+                # them); its state is never read by another copy (rows do not mix) nor reported
+                # (its metric is the worst, its curve NaN), so it is left to run on unfrozen
                 weights = keep(alive, new_weights, weights)
                 if grouped is not None:
-                    grouped.state = grouped.step.keep(alive[:first], new_group, grouped.state)
-                for i, (m, new_state) in enumerate(zip(members, states)):
-                    living = alive[first + i * k:first + (i + 1) * k]
-                    m.state = {s: [keep(living, n, o) for n, o in zip(new_state[s], m.state[s])]
+                    grouped.state = new_group
+                for m, new_state in zip(members, states):
+                    m.state = {s: [fit(v, o) for v, o in zip(new_state[s], m.state[s])]
                                for s in m.state}
         if step % 50 == 49 and not bool(alive.any()):
             break

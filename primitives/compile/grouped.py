@@ -61,6 +61,8 @@ from typing import Mapping, Sequence
 
 import torch
 
+from ..kernels import _pdiv
+from ..kinds import Kind, value_kinds
 from ..ops import OPS
 from ..program import Program, Stmt
 from .ir import CompileError
@@ -71,7 +73,8 @@ __all__ = ["GroupedStep", "groupable", "live_statements", "CALL_S", "ELEMENT_S"]
 
 #: the cost model: seconds per torch call (with its Python) and per float32 element on a CPU
 CALL_S, ELEMENT_S = 4e-6, 1e-9
-_VIEW_S = 0.5e-6
+_VIEW_S = 3e-6  # a slice of a tensor (a view)
+_DP_MAX = 64  # the longest run the cut considers
 _RANK = {"C": 1, "T": 2}
 _GROUPABLE = {"elementwise", "constant"}
 #: ops whose scalar arguments meet the tensor as they are (a Python number is cast to the
@@ -91,11 +94,70 @@ def live_statements(program: Program) -> list[Stmt]:
     return live[::-1]
 
 
-def groupable(program: Program) -> bool:
-    """Whether :class:`GroupedStep` can step ``program``: every live statement is elementwise
-    (or a constant) and it does not read ``h``."""
-    return "h" not in program.input_names and all(
-        OPS[s.op].kind in _GROUPABLE for s in live_statements(program))
+def groupable(program: Program, tensors: int = 1) -> bool:
+    """Whether :class:`GroupedStep` can step ``program`` over ``tensors`` parameter tensors
+    (flattened into one row per copy): it does not read ``h``, and every live statement is
+    elementwise, a constant, a group reduction, or (when the row is one tensor) a per-tensor
+    reduction; a reduction does not mix a scalar argument with tensors."""
+    if "h" in program.input_names:
+        return False
+    kinds = value_kinds(program)
+    for s in live_statements(program):
+        op = OPS[s.op]
+        if op.kind in _GROUPABLE:
+            continue
+        if s.op not in _ROW_REDUCTIONS or (op.kind == "tensor_reduction" and tensors != 1):
+            return False
+        lists = op.lists or range(op.arity)
+        arg_kinds = {kinds[a] if isinstance(a, str) else Kind.SCALAR for j, a in enumerate(s.args)
+                     if j in lists}
+        if Kind.SCALAR in arg_kinds and len(arg_kinds) > 1:
+            return False
+    return True
+
+
+# ---- reductions, one value per row ([R, P] -> [R, 1]), as the op functions under vmap --------
+
+
+def _row_norm(x):
+    return torch.linalg.vector_norm(x, dim=1, keepdim=True)
+
+
+def _row_rms(x):
+    return torch.linalg.vector_norm(x, dim=1, keepdim=True) / math.sqrt(max(x.shape[1], 1))
+
+
+def _row_dot(a, b):
+    return (a * b).sum(dim=1, keepdim=True)
+
+
+def _row_cosine_sim(a, b):
+    return _pdiv((a * b).sum(dim=1, keepdim=True), _row_norm(a) * _row_norm(b))
+
+
+def _row_global_norm(x):  # the norm of the group's per-tensor norms: one tensor per row
+    return _row_norm(_row_norm(x))
+
+
+def _row_clip_by_global_norm(x, c):
+    norm = _row_global_norm(x)
+    return x * torch.minimum(_pdiv(abs(c), norm), norm.new_tensor(1.0))
+
+
+#: the reductions a group runs row by row (numel and ndim are left to the per-program path)
+_ROW_REDUCTIONS = {
+    "norm": _row_norm, "rms": _row_rms,
+    "mean": lambda x: x.mean(dim=1, keepdim=True),
+    "sum": lambda x: x.sum(dim=1, keepdim=True),
+    "absmax": lambda x: x.abs().amax(dim=1, keepdim=True),
+    "dot": _row_dot, "cosine_sim": _row_cosine_sim,
+    "global_norm": _row_global_norm,
+    "global_sum": lambda x: x.sum(dim=1, keepdim=True).sum(dim=1, keepdim=True),
+    "global_dot": lambda a, b: _row_dot(a, b).sum(dim=1, keepdim=True),
+    "global_max": lambda x: x.amax(dim=1, keepdim=True).amax(dim=1, keepdim=True),
+    "global_numel": None,  # a constant: the row's width
+    "clip_by_global_norm": _row_clip_by_global_norm,
+}
 
 
 # ---- values -------------------------------------------------------------------------------------
@@ -179,7 +241,8 @@ class _Entry:
 
 
 class GroupedStep:
-    """B elementwise programs (:func:`groupable`), K copies each, over ``[B * K, width]`` rows.
+    """B programs (:func:`groupable`), K copies each, over ``[B * K, width]`` rows (``tensors``
+    parameter tensors flattened into each row).
 
     ``hypers[b]``: program b's hyperparameter values (Python numbers); the names in ``batched``
     are per-copy columns instead, given to each call (``[B * K, 1]``). State goes between
@@ -188,13 +251,14 @@ class GroupedStep:
 
     def __init__(self, programs: Sequence[Program], k: int, width: int,
                  hypers: Sequence[Mapping[str, object]], batched: Sequence[str] = (), *,
-                 dtype: torch.dtype = torch.float32, device: str | torch.device = "cpu"):
+                 tensors: int = 1, dtype: torch.dtype = torch.float32,
+                 device: str | torch.device = "cpu"):
         self.programs, self.k, self.width = list(programs), int(k), int(width)
         self.dtype, self.device = dtype, torch.device(device)
         self.batched = tuple(batched)
         for p in self.programs:
-            if not groupable(p):
-                raise CompileError(f"{p.name}: not elementwise; GroupedStep cannot group it")
+            if not groupable(p, tensors):
+                raise CompileError(f"{p.name}: GroupedStep cannot group it (see groupable)")
         self._element_s = ELEMENT_S * torch.empty((), dtype=dtype).element_size() / 4
         self._state_kinds = [self._kinds_of_state(p) for p in self.programs]
         self._analyse(hypers)
@@ -260,9 +324,14 @@ class GroupedStep:
                 if all(isinstance(a, _S) for a in args):
                     env[s.target] = self._scalar(s.op, args)
                     continue
+                if s.op == "global_numel":  # the count of a row: a constant
+                    env[s.target] = self._const(float(self.width if args[0].kind == "T" else 1))
+                    continue
                 if OPS[s.op].commutative:  # one signature for g * 2 and 2 * g
                     args.sort(key=lambda a: -_RANK.get(getattr(a, "kind", ""), 0))
                 kind = max((a.kind for a in args if isinstance(a, _Ref)), key=_RANK.get)
+                if s.op in _ROW_REDUCTIONS and not OPS[s.op].per_tensor_result:
+                    kind = "C"  # one value per copy
                 deps = tuple(a.src for a in args if isinstance(a, _Ref) and isinstance(a.src, int))
                 node = _Node(len(self.nodes), b, index, s.op, tuple(args), kind, deps)
                 self.nodes.append(node)
@@ -270,6 +339,8 @@ class GroupedStep:
                 env[s.target] = _Ref(kind, node.id)
             self.outputs.append([env[r] if isinstance(r, str) else self._const(r)
                                  for r in program.returns])
+        self._writes_state = {v.src for out in self.outputs for v in out[1:]
+                              if isinstance(v, _Ref) and isinstance(v.src, int)}
 
     # ---- compiling --------------------------------------------------------------------------
 
@@ -278,12 +349,14 @@ class GroupedStep:
         a few rounds and gather the state back into the layout read)."""
         layout = tuple(_Entry(kind, b, b + 1, ((b, s),))
                        for b, kinds in enumerate(self._state_kinds) for s, kind in kinds.items())
-        for _ in range(_MAX_ROUNDS):
+        for round_ in range(_MAX_ROUNDS):
+            self._optimistic = round_ == 0
             lines, natural = self._schedule(layout, normalise=False)
             if natural == layout:
                 break
             layout = natural
         else:
+            self._optimistic = False
             lines, _ = self._schedule(layout, normalise=True)
         self.layout = layout
         self.groups = sum(1 for line in lines if line.lstrip().startswith("_v"))
@@ -296,6 +369,7 @@ class GroupedStep:
                        'grouped)."""\n' + "".join(f"    {line}\n" for line in body))
         namespace = dict(self._namespace)
         namespace.update({f"_op_{op}": OPS[op].fn for op in self._ops})
+        namespace.update({f"_row_{op}": fn for op, fn in _ROW_REDUCTIONS.items() if fn})
         namespace.update(torch=torch, _scalar=scalar_call, _column=self._column,
                          _full=self._full, _interp_columns=_interp_columns)
         name = f"<discover grouped {len(self.programs)} programs {abs(hash(self.source)):x}>"
@@ -357,8 +431,8 @@ class GroupedStep:
             per_prog = buckets[sig]
             chosen = []
             for b in sorted(per_prog):
-                nodes = per_prog[b]
-                nodes.sort(key=lambda n: n.index)
+                nodes = per_prog[b]  # a statement that writes state first: state stays aligned
+                nodes.sort(key=lambda n: (n.id not in self._writes_state, n.index))
                 chosen.append(nodes.pop(0))
                 if not nodes:
                     del per_prog[b]
@@ -375,31 +449,54 @@ class GroupedStep:
     # ---- cost model ---------------------------------------------------------------------------
 
     def _split(self, members):
-        """``members`` (sorted by program) cut into runs where grouping pays."""
-        runs, cur = [], [members[0]]
-        for node in members[1:]:
-            if self._cost(cur + [node]) <= self._cost(cur) + self._cost([node]):
-                cur.append(node)
-            else:
-                runs.append(cur)
-                cur = [node]
-        runs.append(cur)
-        return runs
+        """``members`` (sorted by program) cut into consecutive runs of least estimated cost
+        (dynamic programming over where the runs end; runs of at most :data:`_DP_MAX`)."""
+        n = len(members)
+        best = [0.0] + [math.inf] * n  # best[i]: the first i members cut into runs
+        cut = [0] * (n + 1)
+        for i in range(1, n + 1):
+            for j, c in self._run_costs(members, i):
+                if best[j] + c < best[i]:
+                    best[i], cut[i] = best[j] + c, j
+        runs, i = [], n
+        while i > 0:
+            runs.append(members[cut[i]:i])
+            i = cut[i]
+        return runs[::-1]
 
-    def _cost(self, run) -> float:
-        f, l = run[0].prog, run[-1].prog + 1  # noqa: E741
-        rows = (l - f) * self.k
-        cost = CALL_S + self._element_s * rows * self._width(run[0].kind)
-        for j, a in enumerate(run[0].args):
-            if isinstance(a, _S):
-                keys = {n.args[j].key for n in run}
-                if len(keys) > 1:
-                    cost += 0.0 if all(n.args[j].const for n in run) else 2 * CALL_S
-            elif self._view([(n.prog, n.args[j]) for n in run], f, l) is not None:
-                cost += _VIEW_S
-            else:
-                cost += CALL_S + self._element_s * rows * self._width(a.kind)
-        return cost
+    def _run_costs(self, members, i):
+        """``(j, estimated seconds of the run members[j:i])`` for j = i - 1 down: the call,
+        and per operand a view (free when it is a whole tensor), a gather or a column."""
+        last = members[i - 1]
+        l, kind, args = last.prog + 1, last.kind, last.args  # noqa: E741
+        keys = [set() for _ in args]
+        consts = [True] * len(args)
+        bufs = [set() for _ in args]
+        states = [True] * len(args)
+        for j in range(i - 1, max(i - 1 - _DP_MAX, -1), -1):
+            node = members[j]
+            f = node.prog
+            rows = (l - f) * self.k
+            cost = CALL_S + self._element_s * rows * self._width(kind)
+            for a, ref in enumerate(node.args):
+                if isinstance(ref, _S):
+                    keys[a].add(ref.key)
+                    consts[a] = consts[a] and ref.const
+                    if len(keys[a]) > 1 and not consts[a]:
+                        cost += 2 * CALL_S
+                    continue
+                bufs[a].add(self._where(ref, node.prog))
+                states[a] = states[a] and isinstance(ref.src, tuple) and ref.src[0] == "state"
+                if self._optimistic and states[a]:
+                    continue  # the first round: state will be laid out as the step writes it
+                if len(bufs[a]) == 1:
+                    (buf,) = bufs[a]
+                    if buf.f <= f and l <= buf.l:
+                        cost += 0.0 if (buf.f, buf.l) == (f, l) else _VIEW_S
+                        continue
+                pieces = len(bufs[a]) + (l - f) - (i - j)
+                cost += CALL_S + pieces * _VIEW_S + self._element_s * rows * self._width(ref.kind)
+            yield j, cost
 
     def _width(self, kind) -> int:
         return self.width if kind == "T" else 1
@@ -461,7 +558,7 @@ class GroupedStep:
             view = self._view(pairs, f, l)
             codes.append(view if view is not None else self._gather(
                 {b: self._where(ref, b) for b, ref in pairs}, a.kind, f, l))
-        fn = f"_op_{run[0].op}"
+        fn = f"_row_{run[0].op}" if run[0].op in _ROW_REDUCTIONS else f"_op_{run[0].op}"
         if run[0].op == "interp" and isinstance(run[0].args[2], _S):
             one_minus = self._scalar_operand([(n.prog, n.args[2]) for n in run], f, l, True)
             if one_minus is not None:

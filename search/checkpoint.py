@@ -13,6 +13,12 @@ moves the current checkpoint to ``checkpoint.prev.json`` and renames the new one
 one-line warning when the latest is missing, truncated or corrupt; a run without a usable one is
 a :class:`CheckpointError` (a :class:`~primitives.errors.UserError`: one line, exit 2).
 
+A test hook makes a kill land inside a write (``tests/search/test_faults.py``): with the
+environment variable ``DISCOVER_KILL_IN_WRITE=STAGE:N``, the ``N``-th :func:`atomic_write` of the
+process kills it (SIGKILL) at ``STAGE``: ``temp`` (the temporary file written and fsynced,
+nothing renamed yet) or ``previous`` (the current file moved to the previous one, the new one
+not yet in place). Unset, it costs one dictionary look-up per write.
+
 Runs made before this format have ``checkpoint.pkl``; it is refused
 (:class:`LegacyCheckpoint`) until converted with :func:`convert_checkpoint`
 (``discover resume RUN --convert-checkpoint``), which unpickles it and so must only be used on
@@ -25,6 +31,7 @@ import json
 import os
 import pickle  # only convert_checkpoint uses it, on the user's explicit request
 import random
+import signal
 import sys
 from pathlib import Path
 
@@ -85,8 +92,10 @@ def atomic_write(path: Path, write, previous: Path | None = None, hint: str = ""
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
+        _kill_point("temp")
         if previous is not None and path.exists():
             os.replace(path, previous)
+            _kill_point("previous")
         os.replace(tmp, path)
         _fsync_dir(path.parent)
     except OSError as exc:
@@ -96,6 +105,19 @@ def atomic_write(path: Path, write, previous: Path | None = None, hint: str = ""
             pass
         raise CheckpointError(f"cannot write {path}: {exc.strerror or exc}; the previous "
                               f"checkpoint is kept{' (' + hint + ')' if hint else ''}") from None
+
+
+_WRITES = {"temp": 0, "previous": 0}
+
+
+def _kill_point(stage: str) -> None:
+    """The test hook: SIGKILL this process at the write ``DISCOVER_KILL_IN_WRITE`` names."""
+    spec = os.environ.get("DISCOVER_KILL_IN_WRITE")
+    if not spec or not spec.startswith(stage + ":"):
+        return
+    _WRITES[stage] += 1
+    if _WRITES[stage] == int(spec.split(":")[1]):
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _fsync_dir(path: Path) -> None:

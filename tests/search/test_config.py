@@ -48,6 +48,11 @@ def test_every_field_has_a_docstring():
     ({"simplify": "yes"}, "config simplify: expected bool"),
     ({"inplace_prob": 1.5}, "config inplace_prob: a probability in [0, 1]"),
     ({"stop_at": "high"}, "config stop_at: expected"),
+    ({"eval_timeout": 0}, "config eval_timeout: must be > 0 seconds"),
+    ({"eval_timeout": "1m"}, "config eval_timeout: expected"),
+    ({"eval_memory_mb": 0}, "config eval_memory_mb: must be >= 1"),
+    ({"max_state_slots": -1}, "config max_state_slots: must be >= 0"),
+    ({"max_state_elements": 1.5}, "config max_state_elements: expected"),
 ])
 def test_bad_values_are_one_line_config_errors(data, message):
     with pytest.raises(ConfigError) as info:
@@ -55,6 +60,18 @@ def test_bad_values_are_one_line_config_errors(data, message):
     assert message in str(info.value)
     assert "\n" not in str(info.value)
     assert isinstance(info.value, ValueError)
+
+
+def test_evaluation_bounds_are_on_by_default_and_null_turns_them_off():
+    from search.limits import Limits
+
+    on = Limits.from_config(SearchConfig())
+    assert None not in (on.eval_timeout, on.eval_memory_mb, on.max_state_slots,
+                        on.max_state_elements)
+    off = SearchConfig.from_dict({"eval_timeout": None, "eval_memory_mb": None,
+                                  "max_state_slots": None, "max_state_elements": None})
+    assert Limits.from_config(off) == Limits()
+    assert off.to_dict()["eval_timeout"] is None and on.hard_timeout() > on.eval_timeout
 
 
 def test_bad_files(tmp_path):

@@ -14,6 +14,8 @@
 The slow tests start worker processes or many searches; the others run in this process.
 """
 
+import collections
+import concurrent.futures
 import errno
 import json
 import math
@@ -38,7 +40,8 @@ from primitives import parse
 from search import SearchConfig, resume, run_search
 from search.checkpoint import CHECKPOINT, PREVIOUS, atomic_write, has_checkpoint, load_checkpoint
 from search.fitness import SuiteFitness, make_fitness, score_source
-from search.limits import Limits, run_limited
+from search.limits import EvaluationLost, Limits, run_limited
+from search.parallel import _Guarded, _WorkerLost
 
 # the helpers below run in worker processes, which cannot import a test module by name
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
@@ -179,6 +182,87 @@ def test_a_search_whose_children_exceed_the_memory_bound_runs_to_its_end(adamw, 
     errors = [x["error"] for x in map(json.loads, (greedy.run_dir / "log.jsonl").open())
               if x["error"]]
     assert errors and all("can't allocate memory" in e for e in errors)
+
+
+# ---- the pool's own logic, on threads standing in for workers -------------------------------------
+
+
+class _Dies(Exception):
+    """Raised by a call to stand for its worker dying."""
+
+
+class _Threads:
+    """A backend runner on threads: a call raising :class:`_Dies` is a call whose worker died;
+    ``stop`` gives every running call back to run again, as loky's does."""
+
+    local = False
+
+    def __init__(self, workers=2):
+        self.workers, self.stopped = workers, 0
+        self.executor = concurrent.futures.ThreadPoolExecutor(workers)
+
+    def capacity(self):
+        return self.workers
+
+    def submit(self, fn, args):
+        return self.executor.submit(fn, *args)
+
+    def wait(self, handles, timeout):
+        return concurrent.futures.wait(handles, timeout, concurrent.futures.FIRST_COMPLETED).done
+
+    def outcome(self, handle):
+        try:
+            return handle.result()
+        except _Dies as exc:
+            raise _WorkerLost(str(exc)) from None
+
+    def stop(self, handle, others):
+        self.stopped += 1
+        return others
+
+
+_RUNS = collections.Counter()
+
+
+def _dies(x, times, sleep=0.0):
+    """``10 * x``, after its first ``times`` runs died; ``sleep`` seconds first."""
+    _RUNS[x] += 1
+    time.sleep(sleep)
+    if _RUNS[x] <= times:
+        raise _Dies("SIGKILL(-9)")
+    return 10 * x
+
+
+def _scored_dies(x, times, sleep=0.0):
+    return _dies(x, times, sleep)
+
+
+_scored_dies.failed = lambda error: ("failed", error)
+
+
+def test_a_call_whose_worker_died_runs_again_alone_and_a_second_death_fails_it():
+    _RUNS.clear()
+    pool = _Guarded(_Threads(), Limits())
+    assert pool(_scored_dies, [(0, 0), (1, 1), (2, 2)]) == [
+        0, 10, ("failed", "WorkerLost: its worker died (SIGKILL(-9))")]
+    assert _RUNS == {0: 1, 1: 2, 2: 2}
+    _RUNS.clear()
+    with pytest.raises(EvaluationLost, match="^_dies could not complete: WorkerLost"):
+        pool(_dies, [(0, 0), (1, 2)])  # no failed form (the baseline's jobs): one-line error
+
+
+def test_a_hung_call_is_stopped_and_the_calls_beside_it_run_again(monkeypatch):
+    monkeypatch.setattr("search.limits.HANG_GRACE_S", 0.5)  # a call is stopped after 0.6 s
+    monkeypatch.setattr("search.parallel.POLL_S", 0.02)
+    _RUNS.clear()
+    runner = _Threads()
+    pool = _Guarded(runner, Limits(eval_timeout=0.1))
+    # call 2 hangs; call 3 runs from 0.4 s to 0.8 s, so it is running at the stop (0.6 s)
+    got = pool(_scored_dies, [(1, 0, 0.4), (2, 0, 1.5), (3, 0, 0.4)])
+    assert got[0] == 10 and got[2] == 30 and runner.stopped == 1
+    assert got[1] == ("failed", "LimitExceeded: no result 0.6 s after it started "
+                                "(eval_timeout 0.1 s); its worker was stopped")
+    assert _RUNS == {1: 1, 2: 1, 3: 2}  # 3 ran again: its worker was stopped with the hung one
 
 
 # ---- checkpoint writes that fail or are killed ------------------------------------------------

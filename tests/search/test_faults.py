@@ -270,23 +270,24 @@ def test_a_hung_call_is_stopped_and_the_calls_beside_it_run_again(monkeypatch):
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """The uninterrupted 24-evaluation run, and the same run stopped after 12."""
+    """The uninterrupted 16-evaluation run, and the same run stopped after 8."""
     root, adamw = tmp_path_factory.mktemp("runs"), parse(ADAMW)
-    run_search(SearchConfig(**TINY), [adamw], adamw, root / "straight", progress=False)
-    run_search(SearchConfig(**{**TINY, "budget": 12}), [adamw], adamw, root / "half",
+    run_search(SearchConfig(**{**TINY, "budget": 16}), [adamw], adamw, root / "straight",
+               progress=False)
+    run_search(SearchConfig(**{**TINY, "budget": 8}), [adamw], adamw, root / "half",
                progress=False)
     return root / "half", root / "straight"
 
 
 @pytest.fixture
 def half(runs, tmp_path):
-    """A copy of the run stopped after 12 of 24 evaluations, and the uninterrupted run."""
+    """A copy of the run stopped after 8 of 16 evaluations, and the uninterrupted run."""
     shutil.copytree(runs[0], tmp_path / "half")
     return tmp_path / "half", runs[1]
 
 
 @pytest.mark.parametrize("how", ["disk full", "file too large"])
-def test_a_failing_checkpoint_write_is_one_line_and_keeps_the_checkpoints(half, tiny, capsys,
+def test_a_failing_checkpoint_write_is_one_line_and_keeps_the_checkpoints(half, capsys,
                                                                           monkeypatch, how):
     run, straight = half
     kept = {n: (run / n).read_bytes() for n in (CHECKPOINT, PREVIOUS)}
@@ -301,7 +302,7 @@ def test_a_failing_checkpoint_write_is_one_line_and_keeps_the_checkpoints(half, 
         resource.setrlimit(resource.RLIMIT_FSIZE, (len(kept[CHECKPOINT]), old_limit[1]))
     capsys.readouterr()
     try:
-        code = main(["resume", str(run), "--budget", str(tiny["budget"])])
+        code = main(["resume", str(run), "--budget", "16"])
     finally:
         if how != "disk full":
             resource.setrlimit(resource.RLIMIT_FSIZE, old_limit)
@@ -312,7 +313,7 @@ def test_a_failing_checkpoint_write_is_one_line_and_keeps_the_checkpoints(half, 
     assert {n: (run / n).read_bytes() for n in (CHECKPOINT, PREVIOUS)} == kept
     assert not list(run.glob("*.tmp"))
     monkeypatch.undo()
-    resume(run, progress=False, budget=tiny["budget"])  # space freed: on from what was kept
+    resume(run, progress=False, budget=16)  # space freed: on from what was kept
     assert _outcome(run) == _outcome(straight)
 
 
@@ -332,7 +333,7 @@ def _killed_in_write(run_dir: Path, stage: str) -> int:
 
 
 @pytest.mark.parametrize("stage", ["temp", "previous"])
-def test_a_kill_inside_a_checkpoint_write_loses_nothing(half, tiny, capsys, stage):
+def test_a_kill_inside_a_checkpoint_write_loses_nothing(half, capsys, stage):
     run, straight = half
     latest, previous = (run / CHECKPOINT).read_bytes(), (run / PREVIOUS).read_bytes()
     status = _killed_in_write(run, stage)
@@ -344,7 +345,7 @@ def test_a_kill_inside_a_checkpoint_write_loses_nothing(half, tiny, capsys, stag
     else:  # between the renames: no latest, the previous is the old latest
         assert not (run / CHECKPOINT).exists() and (run / PREVIOUS).read_bytes() == latest
     capsys.readouterr()
-    resume(run, progress=False, budget=tiny["budget"])
+    resume(run, progress=False, budget=16)
     warned = capsys.readouterr().err
     assert ("using checkpoint.prev.json" in warned) == (stage == "previous")
     assert _outcome(run) == _outcome(straight)

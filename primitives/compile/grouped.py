@@ -65,11 +65,13 @@ from ..kernels import _pdiv
 from ..kinds import Kind, value_kinds
 from ..ops import OPS
 from ..program import Program, Stmt
+from .grouped_code import Buf, Code, Gather, Instr, PersistentCode, Piece, fresh_code
 from .ir import CompileError
 from .pure import scalar_call
 from .step import exec_source
 
-__all__ = ["GroupedStep", "groupable", "live_statements", "CALL_S", "ELEMENT_S"]
+__all__ = ["GroupedStep", "groupable", "live_statements", "CALL_S", "ELEMENT_S",
+           "PERSISTENT_MAX"]
 
 #: the cost model: seconds per torch call (with its Python) and per float32 element on a CPU
 CALL_S, ELEMENT_S = 4e-6, 1e-9
@@ -81,6 +83,8 @@ _GROUPABLE = {"elementwise", "constant"}
 #: tensor's dtype, as a column of that dtype is): a column gives the very same numbers
 _CAST_AS_IS = {"add", "sub", "mul", "div", "max", "min", "clip", "clamp", "fmod", "pdiv"}
 _MAX_ROUNDS = 4
+#: steps over at most this many numbers (rows x width) write into tensors allocated once
+PERSISTENT_MAX = 1 << 17
 
 
 def live_statements(program: Program) -> list[Stmt]:
@@ -221,16 +225,6 @@ def _interp_columns(x, y, one_minus_a, a):
 
 
 @dataclass(frozen=True)
-class _Buf:
-    """A tensor of the generated code holding the blocks of programs ``f .. l - 1``."""
-
-    code: str
-    kind: str
-    f: int
-    l: int  # noqa: E741
-
-
-@dataclass(frozen=True)
 class _Entry:
     """A state tensor between steps: which program's state (by name) each block holds."""
 
@@ -292,7 +286,7 @@ class GroupedStep:
         if key not in self._dynamic:
             code = f"_d{len(self._dynamic)}"
             self._dynamic[key] = _S(key, code)
-            self._scalar_lines.append(
+            self.scalar_lines.append(
                 f"{code} = _scalar(_op_{op}{''.join(', ' + a.code for a in args)})")
             self._ops.add(op)
         return self._dynamic[key]
@@ -301,7 +295,7 @@ class GroupedStep:
         self._namespace: dict = {}
         self._consts: dict = {}
         self._dynamic: dict = {}
-        self._scalar_lines: list[str] = []
+        self.scalar_lines: list[str] = []
         self._ops: set[str] = set()
         self.nodes: list[_Node] = []
         self.outputs: list[list] = []  # per program: update, then each state's value
@@ -346,53 +340,63 @@ class GroupedStep:
 
     def _compile(self):
         """Schedule until the state layout a step reads is the one it writes (or give up after
-        a few rounds and gather the state back into the layout read)."""
+        a few rounds and gather the state back into the layout read), then write the code."""
         layout = tuple(_Entry(kind, b, b + 1, ((b, s),))
                        for b, kinds in enumerate(self._state_kinds) for s, kind in kinds.items())
         for round_ in range(_MAX_ROUNDS):
             self._optimistic = round_ == 0
-            lines, natural = self._schedule(layout, normalise=False)
+            natural = self._schedule(layout, normalise=False)
             if natural == layout:
                 break
             layout = natural
         else:
             self._optimistic = False
-            lines, _ = self._schedule(layout, normalise=True)
+            self._schedule(layout, normalise=True)
         self.layout = layout
-        self.groups = sum(1 for line in lines if line.lstrip().startswith("_v"))
-        args = ", ".join(f"_s{e}" for e in range(len(layout)))
-        body = [f"({args}{',' if len(layout) == 1 else ''}) = _state" if layout else "pass"]
-        body += [f'_h_{n} = _hyper["{n}"]' for n in self.batched]
-        body += self._scalar_lines + lines
-        self.source = ("def _grouped_step(w, g, loss, _t, _hyper, _state):\n"
-                       '    """One step of every program, op-grouped (primitives.compile.'
-                       'grouped)."""\n' + "".join(f"    {line}\n" for line in body))
-        namespace = dict(self._namespace)
-        namespace.update({f"_op_{op}": OPS[op].fn for op in self._ops})
+        self.groups = sum(1 for ins in self.instrs if ins.what == "op")
+        self.constants = dict(self._namespace)
+        namespace = {f"_op_{op}": OPS[op].fn for op in self._ops}
         namespace.update({f"_row_{op}": fn for op, fn in _ROW_REDUCTIONS.items() if fn})
         namespace.update(torch=torch, _scalar=scalar_call, _column=self._column,
                          _full=self._full, _interp_columns=_interp_columns)
+        rows = len(self.programs) * self.k
+        self.persistent = rows * self.width <= PERSISTENT_MAX
+        if self.persistent:
+            code = PersistentCode(self)
+            sources = code.sources
+            namespace.update(code.namespace)
+            self._expected = {e: (f"{buf}_1", f"{buf}_0") for e, buf in code._pairs_read.items()}
+        else:
+            body = fresh_code(self)
+            sources = ["def _grouped_step(w, g, loss, _t, _hyper, _state):\n"
+                       '    """One step of every program, op-grouped."""\n' +
+                       "".join(f"    {line}\n" for line in body)]
+            namespace.update(self.constants)
+            self._expected = {}
+        self.source = "\n\n".join(sources)
         name = f"<discover grouped {len(self.programs)} programs {abs(hash(self.source)):x}>"
         exec_source(self.source, name, namespace)
-        self._fn = namespace["_grouped_step"]
+        self._namespace_run = namespace
+        self._fns = ([namespace["_grouped_step_0"], namespace["_grouped_step_1"]]
+                     if self.persistent else [namespace["_grouped_step"]] * 2)
+        self._parity = 0
 
     def _schedule(self, layout, normalise):
-        """The lines of one step with state read from ``layout``; and the layout it writes."""
-        k, n_prog = self.k, len(self.programs)
-        self._lines: list[str] = []
+        """The instructions of one step with state read from ``layout``; the layout written."""
+        n_prog = len(self.programs)
+        self.instrs: list[Instr] = []
         self._fresh = itertools.count()
-        inputs = {"w": _Buf("w", "T", 0, n_prog), "g": _Buf("g", "T", 0, n_prog),
-                  "loss": _Buf("_loss", "C", 0, n_prog)}
-        inputs.update({("hyper", n): _Buf(f"_h_{n}", "C", 0, n_prog) for n in self.batched})
+        inputs = {"w": Buf("w", "T", 0, n_prog), "g": Buf("g", "T", 0, n_prog),
+                  "loss": Buf("_loss", "C", 0, n_prog)}
+        inputs.update({("hyper", n): Buf(f"_h_{n}", "C", 0, n_prog) for n in self.batched})
         self._filler = {"T": inputs["g"], "C": inputs["loss"]}
         state_buf = {}
         for e, entry in enumerate(layout):
             for b, s in entry.claims:
-                state_buf[b, s] = _Buf(f"_s{e}", entry.kind, entry.f, entry.l)
-        self._lines.append("_loss = loss.view(-1, 1)")
-        node_buf: dict[int, _Buf] = {}
+                state_buf[b, s] = Buf(f"_s{e}", entry.kind, entry.f, entry.l)
+        node_buf: dict[int, Buf] = {}
 
-        def where(ref: _Ref, b: int) -> _Buf:
+        def where(ref: _Ref, b: int) -> Buf:
             if isinstance(ref.src, int):
                 return node_buf[ref.src]
             if isinstance(ref.src, tuple) and ref.src[0] == "state":
@@ -404,9 +408,7 @@ class GroupedStep:
             buf = self._emit(run)
             for node in run:
                 node_buf[node.id] = buf
-        lines, natural = self._outputs(layout, normalise)
-        del k
-        return self._lines + lines, natural
+        return self._outputs(layout, normalise)
 
     def _groups(self):
         """Runs of nodes (one op, one signature, consecutive programs) in an order that respects
@@ -501,25 +503,20 @@ class GroupedStep:
     def _width(self, kind) -> int:
         return self.width if kind == "T" else 1
 
-    # ---- code -------------------------------------------------------------------------------
-
-    def _slice(self, buf: _Buf, f: int, l: int) -> str:  # noqa: E741
-        if (f, l) == (buf.f, buf.l):
-            return buf.code
-        return f"{buf.code}[{(f - buf.f) * self.k}:{(l - buf.f) * self.k}]"
+    # ---- instructions -------------------------------------------------------------------
 
     def _view(self, pairs, f, l):  # noqa: E741
-        """The code of a view covering programs f..l-1 if every block lies in one tensor."""
+        """A piece covering programs f..l-1 if every block lies in one tensor (else None)."""
         bufs = {self._where(ref, b) for b, ref in pairs}
         if len(bufs) == 1:
             (buf,) = bufs
             if buf.f <= f and l <= buf.l:
-                return self._slice(buf, f, l)
+                return Piece(buf, f, l)
         return None
 
-    def _gather(self, blocks: dict, kind: str, f: int, l: int) -> str:  # noqa: E741
-        """``torch.cat`` of the blocks (program -> buffer) of programs f..l-1, rows of programs
-        without a block taken from any tensor of the right width."""
+    def _gather(self, blocks: dict, kind: str, f: int, l: int):  # noqa: E741
+        """The blocks (program -> buffer) of programs f..l-1 as one piece or a gather, rows of
+        programs without a block taken from any tensor of the right width."""
         pieces = []  # [buf, first program, end program]
         for b in range(f, l):
             buf = blocks.get(b, self._filler[kind])
@@ -528,66 +525,68 @@ class GroupedStep:
             else:
                 pieces.append([buf, b, b + 1])
         if len(pieces) == 1 and pieces[0][0].f <= f and l <= pieces[0][0].l:
-            return self._slice(pieces[0][0], f, l)
-        return "torch.cat((" + "".join(self._slice(*p) + ", " for p in pieces) + "))"
+            return Piece(pieces[0][0], f, l)
+        return Gather(tuple(Piece(*p) for p in pieces), kind, f, l)
 
-    def _scalar_operand(self, pairs, f, l, one_minus=False) -> str | None:  # noqa: E741
-        """The code of a scalar operand: the scalar itself where every program has the same
-        (None with ``one_minus``), else a column (of ``1 - a`` with ``one_minus``)."""
+    def _scalar_operand(self, pairs, f, l, one_minus=False) -> Code | None:  # noqa: E741
+        """A scalar operand: the scalar itself where every program has the same (None with
+        ``one_minus``), else a column (of ``1 - a`` with ``one_minus``)."""
         by_prog = dict(pairs)
         if len({s.key for s in by_prog.values()}) == 1:
-            return None if one_minus else pairs[0][1].code
+            s = pairs[0][1]
+            return None if one_minus else Code(s.code, False, s.value)
         first = pairs[0][1]
         values = [by_prog.get(b, first) for b in range(f, l)]
         if all(s.const for s in values):
             code = f"_c{len(self._namespace)}"
             self._namespace[code] = self._column([1 - s.value if one_minus else s.value
                                                   for s in values])
-            return code
-        return "_column((" + "".join(("1 - " if one_minus else "") + s.code + ", "
-                                     for s in values) + "))"
+            return Code(code, True)
+        return Code("_column((" + "".join(("1 - " if one_minus else "") + s.code + ", "
+                                          for s in values) + "))", True)
 
-    def _emit(self, run) -> _Buf:
+    def _emit(self, run) -> Buf:
         f, l = run[0].prog, run[-1].prog + 1  # noqa: E741
-        codes = []
+        args = []
         for j, a in enumerate(run[0].args):
             pairs = [(n.prog, n.args[j]) for n in run]
             if isinstance(a, _S):
-                codes.append(self._scalar_operand(pairs, f, l))
+                args.append(self._scalar_operand(pairs, f, l))
                 continue
             view = self._view(pairs, f, l)
-            codes.append(view if view is not None else self._gather(
+            args.append(view if view is not None else self._gather(
                 {b: self._where(ref, b) for b, ref in pairs}, a.kind, f, l))
-        fn = f"_row_{run[0].op}" if run[0].op in _ROW_REDUCTIONS else f"_op_{run[0].op}"
-        if run[0].op == "interp" and isinstance(run[0].args[2], _S):
+        op = run[0].op
+        fn = f"_row_{op}" if op in _ROW_REDUCTIONS else f"_op_{op}"
+        if op == "interp" and isinstance(run[0].args[2], _S):
             one_minus = self._scalar_operand([(n.prog, n.args[2]) for n in run], f, l, True)
             if one_minus is not None:
-                fn, codes = "_interp_columns", codes[:2] + [one_minus, codes[2]]
-        code = f"_v{next(self._fresh)}"
-        self._lines.append(f"{code} = {fn}({', '.join(codes)})")
-        return _Buf(code, run[0].kind, f, l)
+                fn, args = "_interp_columns", args[:2] + [one_minus, args[2]]
+        out = Buf(f"_v{next(self._fresh)}", run[0].kind, f, l)
+        self.instrs.append(Instr(out, "op", fn, op, tuple(args)))
+        return out
 
-    def _block(self, value, b: int, kind: str) -> _Buf:
+    def _block(self, value, b: int, kind: str) -> Buf:
         """Program b's ``value`` as a ``kind`` block (a column or scalar made a tensor)."""
         if isinstance(value, _S):
-            code = f"_m{next(self._fresh)}"
-            self._lines.append(f"{code} = _full({value.code}, {self._width(kind)})")
-            return _Buf(code, kind, b, b + 1)
+            out = Buf(f"_m{next(self._fresh)}", kind, b, b + 1)
+            self.instrs.append(Instr(out, "full", args=(Code(value.code, False, value.value),)))
+            return out
         buf = self._where(value, b)
         if value.kind == kind:
             return buf
         if kind == "C":
             raise CompileError(f"{self.programs[b].name}: a tensor returned as a 0-d state")
-        code = f"_m{next(self._fresh)}"
-        self._lines.append(f"{code} = {self._slice(buf, b, b + 1)}.expand(-1, {self.width})")
-        return _Buf(code, kind, b, b + 1)
+        out = Buf(f"_m{next(self._fresh)}", kind, b, b + 1)
+        self.instrs.append(Instr(out, "expand", args=(Piece(buf, b, b + 1),)))
+        return out
 
     def _outputs(self, layout, normalise):
-        """The lines that make the new weights and return the state; the layout written."""
+        """The update (:attr:`update`) and the state returned (:attr:`returned`); the layout
+        written."""
         n_prog = len(self.programs)
-        lines = []
         updates = {b: self._block(out[0], b, "T") for b, out in enumerate(self.outputs)}
-        lines.append(f"_u = {self._gather(updates, 'T', 0, n_prog)}")
+        self.update = self._gather(updates, "T", 0, n_prog)
         blocks = {}
         for b, out in enumerate(self.outputs):
             for s, value in zip(self.programs[b].state_names, out[1:]):
@@ -602,12 +601,11 @@ class GroupedStep:
                 natural.append([buf, [(b, s)]])
         written = tuple(_Entry(buf.kind, buf.f, buf.l, tuple(claims)) for buf, claims in natural)
         if normalise:
-            codes = [self._gather({b: blocks[b, s] for b, s in e.claims}, e.kind, e.f, e.l)
-                     for e in layout]
+            self.returned = [self._gather({b: blocks[b, s] for b, s in e.claims}, e.kind, e.f,
+                                          e.l) for e in layout]
         else:
-            codes = [buf.code for buf, _ in natural]
-        lines.append(f"return w - _u, ({''.join(c + ', ' for c in codes)})")
-        return lines, written
+            self.returned = [Piece(buf, buf.f, buf.l) for buf, _ in natural]
+        return written
 
     # ---- helpers the generated code calls ---------------------------------------------------
 
@@ -623,29 +621,35 @@ class GroupedStep:
 
     def init_state(self, states: Sequence[Mapping[str, torch.Tensor]]) -> tuple:
         """The state tensors of the first step from each program's start state (name -> ``[K,
-        width]`` or ``[K]`` tensor, the flat layout of :class:`tasks.batched.BatchedTrainer`)."""
+        width]`` or ``[K]`` tensor, the flat layout of :class:`tasks.batched.BatchedTrainer`);
+        the step starts over from its first (even) step."""
+        self._parity = 0
         out = []
-        for e in self.layout:
-            t = torch.zeros((e.l - e.f) * self.k, self._width(e.kind), dtype=self.dtype,
-                            device=self.device)
-            for b, s in e.claims:
-                rows = slice((b - e.f) * self.k, (b - e.f + 1) * self.k)
+        for e, entry in enumerate(self.layout):
+            if e in self._expected:  # read by the first step from the odd half of its pair
+                t = self._namespace_run[self._expected[e][0]]
+                t.zero_()
+            else:
+                t = torch.zeros((entry.l - entry.f) * self.k, self._width(entry.kind),
+                                dtype=self.dtype, device=self.device)
+            for b, s in entry.claims:
+                rows = slice((b - entry.f) * self.k, (b - entry.f + 1) * self.k)
                 t[rows] = states[b][s].reshape(self.k, -1)
             out.append(t)
         return tuple(out)
 
     def __call__(self, w, g, loss, t: float, hyper: Mapping[str, torch.Tensor], state: tuple):
         """``(new weights, new state)``: ``w``, ``g`` ``[B * K, width]``, ``loss`` ``[B * K]``,
-        ``hyper`` the batched columns ``[B * K, 1]``."""
-        return self._fn(w, g, loss, t, hyper, state)
-
-    def keep(self, alive: torch.Tensor, new: tuple, old: tuple) -> tuple:
-        """The state of living copies from ``new``, of frozen ones (``alive`` false) from
-        ``old``."""
-        col = alive.view(-1, 1)
-        k = self.k
-        return tuple(torch.where(col[e.f * k:e.l * k], n, o)
-                     for e, n, o in zip(self.layout, new, old))
+        ``hyper`` the batched columns ``[B * K, 1]``, ``state`` what :meth:`init_state` or the
+        previous call returned (the state a call returns is valid until the call after next:
+        small steps write into tensors they own, see :mod:`primitives.compile.grouped_code`)."""
+        p = self._parity
+        for e, names in self._expected.items():
+            if state[e] is not self._namespace_run[names[p]]:
+                raise ValueError("GroupedStep: give each call the state the previous call "
+                                 "(or init_state) returned")
+        self._parity = 1 - p
+        return self._fns[p](w, g, loss, t, hyper, state)
 
     def state_of(self, b: int, state: tuple) -> dict[str, torch.Tensor]:
         """Program b's state (name -> ``[K, width]`` or ``[K, 1]``), for inspection."""

@@ -223,20 +223,24 @@ class _Loky:
                                        return_when=concurrent.futures.FIRST_COMPLETED).done
 
     def outcome(self, handle):
-        from joblib.externals.loky.process_executor import BrokenProcessPool  # noqa: PLC0415
+        from joblib.externals.loky.process_executor import (  # noqa: PLC0415
+            BrokenProcessPool, TerminatedWorkerError)
 
         try:
             return handle.result()
-        except BrokenProcessPool as exc:
+        except BrokenProcessPool as exc:  # the executor is unusable now
             if self.executor is not None:
                 self.executor.shutdown(wait=False, kill_workers=True)
                 self.executor = None
-            raise _WorkerLost(_exit_codes(exc)) from None
+            if isinstance(exc, TerminatedWorkerError):
+                raise _WorkerLost(_exit_codes(exc)) from None
+            raise  # a call that cannot be sent (unpicklable arguments): a bug, not a fault
 
     def stop(self, handle, others):
         """Kill every worker (loky cannot say which runs what): the others run again."""
-        self.executor.shutdown(wait=False, kill_workers=True)
-        self.executor = None
+        if self.executor is not None:  # else it broke meanwhile, killing them already
+            self.executor.shutdown(wait=False, kill_workers=True)
+            self.executor = None
         return others
 
 

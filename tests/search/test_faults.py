@@ -520,11 +520,19 @@ def _faulty_run(tmp_path, adamw, backend, fault, monkeypatch):
     return expected, got, chosen, marks
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("backend", ["loky", "dask"])
-def test_a_worker_killed_mid_evaluation_changes_nothing(tmp_path, adamw, backend, monkeypatch):
+def _needs(backend: str) -> None:
+    """Skip without the backend's package; Ray has its own copy of cloudpickle to tell."""
     if backend == "dask":
         pytest.importorskip("distributed")
+    elif backend == "ray":
+        ray = pytest.importorskip("ray")
+        ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["loky", "dask", "ray"])
+def test_a_worker_killed_mid_evaluation_changes_nothing(tmp_path, adamw, backend, monkeypatch):
+    _needs(backend)
     expected, got, chosen, marks = _faulty_run(tmp_path, adamw, backend, "kill", monkeypatch)
     assert sorted(os.listdir(marks)) == ["0", "1"]  # both workers were killed mid-evaluation
     assert _outcome(got.run_dir) == _outcome(expected.run_dir)
@@ -532,11 +540,10 @@ def test_a_worker_killed_mid_evaluation_changes_nothing(tmp_path, adamw, backend
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", ["loky", "dask"])
+@pytest.mark.parametrize("backend", ["loky", "dask", "ray"])
 def test_a_hung_evaluation_is_stopped_and_scored_as_failed(tmp_path, adamw, backend,
                                                            monkeypatch):
-    if backend == "dask":
-        pytest.importorskip("distributed")
+    _needs(backend)
     expected, got, chosen, _ = _faulty_run(tmp_path, adamw, backend, "hang", monkeypatch)
     assert _outcome(got.run_dir, errors=False) == _outcome(expected.run_dir, errors=False)
     errors = [x["error"] for x in map(json.loads, (got.run_dir / "log.jsonl").open())

@@ -236,7 +236,9 @@ class _Entry:
 
 class GroupedStep:
     """B programs (:func:`groupable`), K copies each, over ``[B * K, width]`` rows (``tensors``
-    parameter tensors flattened into each row).
+    parameter tensors flattened into each row); ``persistent``: write into tensors allocated
+    once (:mod:`primitives.compile.grouped_code`; None: when rows x width <=
+    :data:`PERSISTENT_MAX`).
 
     ``hypers[b]``: program b's hyperparameter values (Python numbers); the names in ``batched``
     are per-copy columns instead, given to each call (``[B * K, 1]``). State goes between
@@ -246,8 +248,12 @@ class GroupedStep:
     def __init__(self, programs: Sequence[Program], k: int, width: int,
                  hypers: Sequence[Mapping[str, object]], batched: Sequence[str] = (), *,
                  tensors: int = 1, dtype: torch.dtype = torch.float32,
-                 device: str | torch.device = "cpu"):
+                 device: str | torch.device = "cpu", persistent: bool | None = None):
         self.programs, self.k, self.width = list(programs), int(k), int(width)
+        rows = len(self.programs) * self.k
+        #: whether the code writes into tensors allocated once (None: when the step is small)
+        self.persistent = rows * self.width <= PERSISTENT_MAX if persistent is None else \
+            persistent
         self.dtype, self.device = dtype, torch.device(device)
         self.batched = tuple(batched)
         for p in self.programs:
@@ -359,8 +365,6 @@ class GroupedStep:
         namespace.update({f"_row_{op}": fn for op, fn in _ROW_REDUCTIONS.items() if fn})
         namespace.update(torch=torch, _scalar=scalar_call, _column=self._column,
                          _full=self._full, _interp_columns=_interp_columns)
-        rows = len(self.programs) * self.k
-        self.persistent = rows * self.width <= PERSISTENT_MAX
         if self.persistent:
             code = PersistentCode(self)
             sources = code.sources

@@ -66,3 +66,102 @@ def test_population_errors_are_one_line():
         evaluate_population([], task)
     with pytest.raises(ValueError, match="2 hyperparameter sets for 1 programs"):
         evaluate_population(PROGRAMS[:1], task, hypers=[None, None])
+
+
+# ---- op-grouped stepping (primitives.compile.GroupedStep) ----------------------------------------
+
+#: rules that exercise the grouped step's corners: a column state, a per-copy loss, a state
+#: returned twice, the gradient and a constant as state, an interp weight that differs between
+#: programs (a column), a row reduction, a group reduction of a column, a scalar update
+CORNERS = [
+    "def twice(w, g, m, v, lr=0.1):\n    m = interp(g, m, 0.8)\n    return lr * m, m, m",
+    "def keeps_g(w, g, p, c, lr=0.1):\n    return lr * (g + 0.5 * p), g, 0.25",
+    "def weighted(w, g, m, lr=0.1, beta=0.6):\n    m = interp(g, m, beta)\n    return lr * m, m",
+    "def polyak_col(w, g, s, loss, lr=0.1):\n    s = interp(loss, s, 0.5)\n"
+    "    return lr * s * g / (norm(g) + 1e-3), s",
+    "def clip_mean(w, g, lr=0.1):\n    return lr * clip_by_global_norm(g, 1.0) + lr * mean(w) * 0.0",
+    "def gnorm_col(w, g, lr=0.1):\n    return lr * g / (global_norm(lr * g) + 1.0)",
+    "def drift(w, g, lr=0.1):\n    return lr * 0.001 + lr * g",
+]
+
+
+def _children(n, depth=3, seed=1):
+    from discover.benchmarks.population import children
+
+    return children(n, seed=seed, depth=depth)
+
+
+@pytest.mark.parametrize("persistent", [True, False], ids=["persistent", "fresh"])
+def test_grouped_step_equals_each_programs_own_step(persistent):
+    """Several steps of GroupedStep against each program's compiled out-of-place step on its own
+    K rows (float64: bit for bit), for both code writers."""
+    from primitives import Executor
+    from primitives.compile import GroupedStep, groupable
+    from tasks.batched import BatchedTrainer, fit
+
+    programs = [parse(s) for s in CORNERS] + [p for p in _children(12) if groupable(p)]
+    k, width, dt = 3, 4, torch.float64
+    # each program alone: the batched trainer's update of its K copies (flat [K, width] rows)
+    alone = [BatchedTrainer(Executor(p), None, ["x"], [(width,)], k, flat=True)
+             for p in programs]
+    hypers = [tr.executor.hyperparameters() for tr in alone]
+    step = GroupedStep(programs, k, width, hypers, ("lr",), dtype=dt, persistent=persistent)
+    assert step.persistent is persistent and step.groups < sum(len(p.body) for p in programs)
+    gen = torch.Generator().manual_seed(0)
+    lr = torch.tensor([0.01, 0.1, 1.0], dtype=dt)
+    states = [tr.init_state([[torch.zeros(width, dtype=dt)]] * k, [{}] * k) for tr in alone]
+    state = step.init_state([{n: v[0] for n, v in s.items()} for s in states])
+    rows = len(programs) * k
+    w = torch.randn(rows, width, dtype=dt, generator=gen)
+    ws = [w[b * k:(b + 1) * k] for b in range(len(programs))]
+    for t in range(1, 6):
+        g = torch.randn(rows, width, dtype=dt, generator=gen)
+        loss = torch.rand(rows, dtype=dt, generator=gen)
+        w, state = step(w, g, loss, float(t), {"lr": lr.repeat(len(programs)).unsqueeze(1)},
+                        state)
+        for b, tr in enumerate(alone):
+            cut = slice(b * k, (b + 1) * k)
+            upd, new = tr.update([ws[b]], [g[cut]], states[b], dict(hypers[b], lr=lr),
+                                 float(t), loss[cut])
+            ws[b] = ws[b] - upd[0]
+            states[b] = {n: [fit(v, o) for v, o in zip(new[n], states[b][n])] for n in new}
+            torch.testing.assert_close(w[cut], ws[b], rtol=0, atol=0, equal_nan=True)
+            for n, v in step.state_of(b, state).items():
+                torch.testing.assert_close(v, states[b][n][0].reshape(k, -1), rtol=0, atol=0,
+                                           equal_nan=True)
+
+
+def test_grouped_step_wants_the_state_it_returned():
+    from primitives.compile import GroupedStep
+
+    mom = parse("def mom(w, g, m, lr=0.1):\n    m = interp(g, m, 0.9)\n    return lr * m, m")
+    step = GroupedStep([mom, mom], 2, 3, [{}, {}], ("lr",), persistent=True)
+    first = step.init_state([{"m": torch.zeros(2, 3)}] * 2)
+    args = (torch.zeros(4, 3), torch.ones(4, 3), torch.zeros(4), 1.0,
+            {"lr": torch.ones(4, 1)})
+    _, second = step(*args, first)
+    with pytest.raises(ValueError, match="the state the previous call"):
+        step(*args, first)  # an old state: its tensors are being written again
+    step(*args, second)
+
+
+@pytest.mark.parametrize("task", [quadratic("proxy").with_steps(15),
+                                  logistic("proxy").with_steps(10)], ids=lambda t: t.name)
+def test_mutated_children_together_equal_each_alone(task):
+    """Search-like children (mutations of AdamW, Lion and heavy-ball, with reductions and dead
+    code), one seed (the batch computed once for all copies) and the corner rules: each result
+    equals its own evaluation (float64); on logistic regression (two tensors) the per-tensor
+    reductions go the per-program way."""
+    programs = _children(24) + [parse(s) for s in CORNERS]
+    together = evaluate_population(programs, task, lrs=LRS, seeds=(0,), dtype=torch.float64)
+    for program, result in zip(programs, together):
+        _same(result, evaluate(program, task, lrs=LRS, seeds=(0,), dtype=torch.float64))
+
+
+def test_grouping_does_not_change_a_result():
+    task = logistic("proxy").with_steps(6)
+    grouped = evaluate_population(PROGRAMS, task, lrs=LRS, seeds=(0,), dtype=torch.float64)
+    plain = evaluate_population(PROGRAMS, task, lrs=LRS, seeds=(0,), dtype=torch.float64,
+                                grouped=False)
+    for a, b in zip(grouped, plain):
+        _same(a, b)

@@ -141,6 +141,11 @@ def _micro_job(sources: Sequence[str], lrs, seeds, num_steps, threads: int):
     return rows, time.perf_counter() - start, time.process_time() - cpu, alphas
 
 
+#: what search.parallel returns for a chunk whose worker hung or died (search.limits.lost_result)
+_micro_job.failed = lambda error, sources, *args: (
+    [(math.nan, error)] * len(sources), 0.0, 0.0, [math.nan] * len(sources))
+
+
 def _mean(scores: dict) -> float:
     return sum(scores.values()) / len(scores) if scores else math.nan
 

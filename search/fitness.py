@@ -196,7 +196,7 @@ def score_source(fitness: Callable[[str], float],
 
 
 #: what search.parallel returns for a call whose worker hung or died (search.limits.lost_result)
-score_source.failed = lambda error: (math.nan, 0.0, 0.0, error)
+score_source.failed = lambda error, *args: (math.nan, 0.0, 0.0, error)
 
 
 def lr_grid(cfg) -> tuple[float, ...] | None:

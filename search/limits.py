@@ -90,13 +90,13 @@ def run_limited(limits: Limits, fn: Callable, args: tuple, started: str | None =
         return fn(*args)
 
 
-def lost_result(fn: Callable, error: str):
-    """What a call of ``fn`` whose worker hung or died returns: ``fn.failed(error)`` (e.g.
-    :func:`search.fitness.score_source`: a NaN fitness), else :class:`EvaluationLost`."""
+def lost_result(fn: Callable, error: str, args: tuple = ()):
+    """What a call ``fn(*args)`` whose worker hung or died returns: ``fn.failed(error, *args)``
+    (e.g. :func:`search.fitness.score_source`: a NaN fitness), else :class:`EvaluationLost`."""
     failed = getattr(fn, "failed", None)
     if failed is None:
         raise EvaluationLost(f"{getattr(fn, '__name__', 'a call')} could not complete: {error}")
-    return failed(error)
+    return failed(error, *args)
 
 
 # ---- the memory bound -------------------------------------------------------------------------

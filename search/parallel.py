@@ -17,7 +17,7 @@ be computed again:
 
 - a worker that dies (``kill -9``, a crash, the OOM killer) loses the calls it was running; they
   run again, alone (Dask and Ray first retry by themselves). A call whose worker dies again is
-  scored by ``fn.failed(error)`` (:func:`search.limits.lost_result`);
+  scored by ``fn.failed(error, *args)`` (:func:`search.limits.lost_result`);
 - a call still running :meth:`~search.limits.Limits.hard_timeout` seconds after it started (it
   never came back to its cooperative deadline check) has its worker stopped and is scored by
   ``fn.failed``; calls that shared the stopped worker run again. With ``workers=1`` evaluations
@@ -125,11 +125,11 @@ class _Guarded:
                     deaths[index] += 1
                     if exc.retried or deaths[index] > RETRIES:
                         results[index] = lost_result(fn, f"WorkerLost: its worker died "
-                                                         f"({exc})")
+                                                         f"({exc})", items[index])
                     else:
                         alone.append(index)
             if hard is not None:
-                self._stop_hung(fn, hard, results, running, fresh)
+                self._stop_hung(fn, items, hard, results, running, fresh)
         return results
 
     def _submit(self, fn, items, index, running) -> None:
@@ -140,7 +140,7 @@ class _Guarded:
         handle = self.runner.submit(run_limited, (self.limits, fn, items[index], mark))
         running[handle] = (index, mark, time.time())
 
-    def _stop_hung(self, fn, hard, results, running, fresh) -> None:
+    def _stop_hung(self, fn, items, hard, results, running, fresh) -> None:
         for handle in list(running):
             if handle not in running:  # ran again after an earlier stop
                 continue
@@ -150,7 +150,8 @@ class _Guarded:
                 continue
             del running[handle]
             _remove(mark)
-            results[index] = lost_result(fn, f"LimitExceeded: {why}; its worker was stopped")
+            results[index] = lost_result(fn, f"LimitExceeded: {why}; its worker was stopped",
+                                         items[index])
             for other in self.runner.stop(handle, list(running)):
                 other_index, other_mark, _ = running.pop(other)
                 _remove(other_mark)

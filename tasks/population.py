@@ -40,6 +40,7 @@ from primitives.errors import InvalidValue
 
 from .base import Task, resolve_device
 from .batched import BatchedTrainer, all_finite, fit, keep, stack
+from .guard import check_state, check_step
 from .protocol import (DEFAULT_LRS, WORST_METRIC, Result, _batch, _check_grid, _result,
                        loss_curves)
 
@@ -59,6 +60,7 @@ class _Member:
         copy_hyper = [dict(self.fixed, **({"lr": grid[c // n_seed]} if grid else {}))
                       for c in range(k)]
         self.state = self.trainer.init_state(params, copy_hyper)
+        check_state(self.state, k)  # the search's bounds (tasks.guard); no-op outside them
         self.hyper = dict(self.fixed)
         if grid:
             self.hyper["lr"] = torch.tensor([h["lr"] for h in copy_hyper], dtype=dtype,
@@ -195,6 +197,7 @@ def _train(shared, grad_and_loss, grouped, members, weights, seeds, n_lr, device
     losses, alive_before = [], []
     one_batch = len(seeds) == 1
     for step in range(task.num_steps):
+        check_step()  # the search's per-evaluation deadline (tasks.guard)
         batch = (task.batches(seeds[0], step, device, dtype) if one_batch else
                  _batch(task, seeds, n_lr * n_prog, step, device, dtype))
         grads, loss = grad_and_loss(weights, batch)

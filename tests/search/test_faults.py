@@ -166,6 +166,21 @@ def test_memory_past_the_bound_fails_the_child_and_the_bound_is_lifted_after():
     assert Limits.from_config(SearchConfig(**PLAIN, device="cuda")).eval_memory_mb is None
 
 
+def test_the_micro_tier_is_bounded_and_a_lost_chunk_fails_its_children():
+    from search.cascade import _micro_job
+    from search.limits import lost_result
+
+    three = ("def three(w, g, m, v, s, lr=0.1):\n    m = interp(g, m, 0.9)\n"
+             "    v = interp(g, v, 0.5)\n    s = interp(g, s, 0.1)\n"
+             "    return lr * (m + v + s), m, v, s\n")
+    job = ([three, ADAMW], (0.01, 0.1), (0,), 5, 1)  # scored against Adam (2 states) too
+    rows, *_ = run_limited(Limits(max_state_slots=2), _micro_job, job)
+    assert math.isnan(rows[0][0]) and "3 state variables" in rows[0][1]
+    assert math.isfinite(rows[1][0]) and rows[1][1] == ""
+    rows, *_ = lost_result(_micro_job, "WorkerLost: its worker died", job)
+    assert [error for _, error in rows] == ["WorkerLost: its worker died"] * 2
+
+
 @pytest.mark.slow
 def test_a_search_whose_children_exceed_the_memory_bound_runs_to_its_end(adamw, tmp_path):
     config = SearchConfig(**{**PLAIN, "budget": 8, "eval_memory_mb": 512})
@@ -237,14 +252,14 @@ def _scored_dies(x, times, sleep=0.0):
     return _dies(x, times, sleep)
 
 
-_scored_dies.failed = lambda error: ("failed", error)
+_scored_dies.failed = lambda error, x, *rest: ("failed", x, error)
 
 
 def test_a_call_whose_worker_died_runs_again_alone_and_a_second_death_fails_it():
     _RUNS.clear()
     pool = _Guarded(_Threads(), Limits())
     assert pool(_scored_dies, [(0, 0), (1, 1), (2, 2)]) == [
-        0, 10, ("failed", "WorkerLost: its worker died (SIGKILL(-9))")]
+        0, 10, ("failed", 2, "WorkerLost: its worker died (SIGKILL(-9))")]
     assert _RUNS == {0: 1, 1: 2, 2: 2}
     _RUNS.clear()
     with pytest.raises(EvaluationLost, match="^_dies could not complete: WorkerLost"):
@@ -260,8 +275,8 @@ def test_a_hung_call_is_stopped_and_the_calls_beside_it_run_again(monkeypatch):
     # call 2 hangs; call 3 runs from 0.4 s to 0.8 s, so it is running at the stop (0.6 s)
     got = pool(_scored_dies, [(1, 0, 0.4), (2, 0, 1.5), (3, 0, 0.4)])
     assert got[0] == 10 and got[2] == 30 and runner.stopped == 1
-    assert got[1] == ("failed", "LimitExceeded: no result 0.6 s after it started "
-                                "(eval_timeout 0.1 s); its worker was stopped")
+    assert got[1] == ("failed", 2, "LimitExceeded: no result 0.6 s after it started "
+                                   "(eval_timeout 0.1 s); its worker was stopped")
     assert _RUNS == {1: 1, 2: 1, 3: 2}  # 3 ran again: its worker was stopped with the hung one
 
 

@@ -171,7 +171,7 @@ class _Grouped:
         self.rows = len(members) * k
         batched = ("lr",) if grid else ()
         self.step = GroupedStep([m.program for m in members], k, sum(width),
-                                [m.fixed for m in members], batched, tensors=len(width),
+                                [m.fixed for m in members], batched, sizes=width,
                                 dtype=dtype, device=device)
         self.state = self.step.init_state([{n: v[0] for n, v in m.state.items()}
                                            for m in members])

@@ -54,6 +54,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from dataclasses import dataclass
@@ -77,7 +78,7 @@ __all__ = ["GroupedStep", "groupable", "live_statements", "CALL_S", "ELEMENT_S",
 CALL_S, ELEMENT_S = 4e-6, 1e-9
 _VIEW_S = 3e-6  # a slice of a tensor (a view)
 _DP_MAX = 64  # the longest run the cut considers
-_RANK = {"C": 1, "T": 2}
+_RANK = {"C": 1, "V": 2, "T": 3}
 _GROUPABLE = {"elementwise", "constant"}
 #: ops whose scalar arguments meet the tensor as they are (a Python number is cast to the
 #: tensor's dtype, as a column of that dtype is): a column gives the very same numbers
@@ -100,9 +101,15 @@ def live_statements(program: Program) -> list[Stmt]:
 
 def groupable(program: Program, tensors: int = 1) -> bool:
     """Whether :class:`GroupedStep` can step ``program`` over ``tensors`` parameter tensors
-    (flattened into one row per copy): it does not read ``h``, and every live statement is
-    elementwise, a constant, a group reduction, or (when the row is one tensor) a per-tensor
-    reduction; a reduction does not mix a scalar argument with tensors."""
+    (flattened into one row per copy): it does not read ``h``; every live statement is
+    elementwise, a constant or a reduction other than ``numel``/``ndim``; a reduction does not
+    mix a scalar argument with tensors, nor reduce a per-tensor value again (over several
+    tensors)."""
+    return _groupable(program, max(int(tensors), 1))
+
+
+@functools.lru_cache(maxsize=4096)
+def _groupable(program: Program, tensors: int) -> bool:
     if "h" in program.input_names:
         return False
     kinds = value_kinds(program)
@@ -110,14 +117,31 @@ def groupable(program: Program, tensors: int = 1) -> bool:
         op = OPS[s.op]
         if op.kind in _GROUPABLE:
             continue
-        if s.op not in _ROW_REDUCTIONS or (op.kind == "tensor_reduction" and tensors != 1):
+        if s.op not in _ROW_REDUCTIONS:
             return False
         lists = op.lists or range(op.arity)
         arg_kinds = {kinds[a] if isinstance(a, str) else Kind.SCALAR for j, a in enumerate(s.args)
                      if j in lists}
         if Kind.SCALAR in arg_kinds and len(arg_kinds) > 1:
             return False
+    if tensors == 1:
+        return True
+    from ..execute import Executor  # noqa: PLC0415 - execute imports this package
+
+    try:  # over several tensors: what the kinds allow (a small compile of this program alone)
+        GroupedStep([program], 1, 2 * tensors, [Executor(program).hyperparameters()],
+                    sizes=[2] * tensors, persistent=False)
+    except CompileError:
+        return False
     return True
+
+
+def _alone_per_tensor(program: Program) -> bool:
+    """Whether :class:`tasks.batched.BatchedTrainer` steps ``program`` per parameter tensor
+    (any op beyond elementwise, constants and group reductions, dead code included) rather
+    than over the flat row: its group reductions then reduce per-tensor values."""
+    return not {OPS[s.op].kind for s in program.body} <= {"elementwise", "constant",
+                                                           "group_reduction"}
 
 
 # ---- reductions, one value per row ([R, P] -> [R, 1]), as the op functions under vmap --------
@@ -164,6 +188,40 @@ _ROW_REDUCTIONS = {
 }
 
 
+def _segment_reductions(sizes: Sequence[int]) -> dict:
+    """The reductions per parameter tensor of a row cut into tensors of ``sizes``: a
+    per-tensor reduction gives ``[R, tensors]``, a group reduction of a program stepped per
+    tensor reduces the per-tensor values (as ``primitives.ops`` over the group's list)."""
+    sizes, width = list(sizes), sum(sizes)
+
+    def per_tensor(row_fn):
+        def fn(*args):
+            parts = [a.split(sizes, dim=1) if isinstance(a, torch.Tensor) and a.shape[1] ==
+                     width else [a] * len(sizes) for a in args]
+            return torch.cat([row_fn(*p) for p in zip(*parts)], dim=1)
+        return fn
+
+    out = {op: per_tensor(_ROW_REDUCTIONS[op]) for op in _TENSOR_REDUCTIONS}
+    norms = out["norm"]
+    out["global_norm"] = lambda x: _row_norm(norms(x))
+    out["global_sum"] = lambda x: out["sum"](x).sum(dim=1, keepdim=True)
+    out["global_dot"] = lambda a, b: out["dot"](a, b).sum(dim=1, keepdim=True)
+    out["global_max"] = lambda x: per_tensor(lambda p: p.amax(dim=1, keepdim=True))(x).amax(
+        dim=1, keepdim=True)
+
+    def clip(x, c):
+        norm = _row_norm(norms(x))
+        return x * torch.minimum(_pdiv(abs(c), norm), norm.new_tensor(1.0))
+
+    out["clip_by_global_norm"] = clip
+    out["_spread"] = lambda v: v.repeat_interleave(
+        torch.tensor(sizes, device=v.device), dim=1, output_size=width)
+    return out
+
+
+_TENSOR_REDUCTIONS = ("norm", "rms", "mean", "sum", "absmax", "dot", "cosine_sim")
+
+
 # ---- values -------------------------------------------------------------------------------------
 
 
@@ -199,6 +257,7 @@ class _Node:
     args: tuple
     kind: str
     deps: tuple
+    fn: str = ""
 
     def signature(self):
         """Nodes of one signature can be grouped: the op, the kinds of its arguments, and the
@@ -235,9 +294,10 @@ class _Entry:
 
 
 class GroupedStep:
-    """B programs (:func:`groupable`), K copies each, over ``[B * K, width]`` rows (``tensors``
-    parameter tensors flattened into each row); ``persistent``: write into tensors allocated
-    once (:mod:`primitives.compile.grouped_code`; None: when rows x width <=
+    """B programs (:func:`groupable`), K copies each, over ``[B * K, width]`` rows (the
+    parameter tensors of one copy flattened into a row: ``sizes``, their numbers of elements;
+    default one tensor); ``persistent``: write into tensors allocated once
+    (:mod:`primitives.compile.grouped_code`; None: when rows x width <=
     :data:`PERSISTENT_MAX`).
 
     ``hypers[b]``: program b's hyperparameter values (Python numbers); the names in ``batched``
@@ -247,9 +307,12 @@ class GroupedStep:
 
     def __init__(self, programs: Sequence[Program], k: int, width: int,
                  hypers: Sequence[Mapping[str, object]], batched: Sequence[str] = (), *,
-                 tensors: int = 1, dtype: torch.dtype = torch.float32,
+                 sizes: Sequence[int] | None = None, dtype: torch.dtype = torch.float32,
                  device: str | torch.device = "cpu", persistent: bool | None = None):
         self.programs, self.k, self.width = list(programs), int(k), int(width)
+        self.sizes = list(sizes) if sizes is not None else [self.width]
+        if sum(self.sizes) != self.width:
+            raise ValueError(f"sizes {self.sizes} do not add up to the width {self.width}")
         rows = len(self.programs) * self.k
         #: whether the code writes into tensors allocated once (None: when the step is small)
         self.persistent = rows * self.width <= PERSISTENT_MAX if persistent is None else \
@@ -257,21 +320,28 @@ class GroupedStep:
         self.dtype, self.device = dtype, torch.device(device)
         self.batched = tuple(batched)
         for p in self.programs:
-            if not groupable(p, tensors):
+            if "h" in p.input_names or not all(
+                    OPS[s.op].kind in _GROUPABLE or s.op in _ROW_REDUCTIONS
+                    for s in live_statements(p)):
                 raise CompileError(f"{p.name}: GroupedStep cannot group it (see groupable)")
         self._element_s = ELEMENT_S * torch.empty((), dtype=dtype).element_size() / 4
-        self._state_kinds = [self._kinds_of_state(p) for p in self.programs]
+        self._segments = _segment_reductions(self.sizes) if len(self.sizes) > 1 else {}
         self._analyse(hypers)
         self._compile()
 
     # ---- analysis ---------------------------------------------------------------------------
 
     def _kinds_of_state(self, program) -> dict[str, str]:
+        """``T`` for a state shaped like the parameters, else ``C`` (a value per copy; made
+        ``V``, one per tensor, where the program stores a per-tensor value in it)."""
         from ..execute import Executor  # noqa: PLC0415 - execute imports this package
 
         shapes = Executor(program).state_shapes((self.width,))
         return {s: ("T" if tuple(shapes[s]) == (self.width,) else "C")
                 for s in program.state_names}
+
+    def _width(self, kind) -> int:
+        return {"T": self.width, "V": len(self.sizes)}.get(kind, 1)
 
     def _const(self, value) -> _S:
         key = ("k", repr(float(value)))
@@ -305,42 +375,95 @@ class GroupedStep:
         self._ops: set[str] = set()
         self.nodes: list[_Node] = []
         self.outputs: list[list] = []  # per program: update, then each state's value
-        t = _S("t", "_t")
+        self._state_kinds = []
         for b, (program, hyper) in enumerate(zip(self.programs, hypers)):
-            env = {"w": _Ref("T", "w"), "g": _Ref("T", "g")}
-            for p in program.params[2:]:
-                if p.role == "state":
-                    env[p.name] = _Ref(self._state_kinds[b][p.name], ("state", p.name))
-                elif p.name == "t":
-                    env["t"] = t
-                elif p.name == "loss":
-                    env["loss"] = _Ref("C", "loss")
-                elif p.name in self.batched:
-                    env[p.name] = _Ref("C", ("hyper", p.name))
-                elif p.role == "hyper":
-                    env[p.name] = self._const(hyper[p.name])
-            for index, s in enumerate(live_statements(program)):
-                args = [env[a] if isinstance(a, str) else self._const(a) for a in s.args]
-                if all(isinstance(a, _S) for a in args):
-                    env[s.target] = self._scalar(s.op, args)
-                    continue
-                if s.op == "global_numel":  # the count of a row: a constant
-                    env[s.target] = self._const(float(self.width if args[0].kind == "T" else 1))
-                    continue
-                if OPS[s.op].commutative:  # one signature for g * 2 and 2 * g
-                    args.sort(key=lambda a: -_RANK.get(getattr(a, "kind", ""), 0))
-                kind = max((a.kind for a in args if isinstance(a, _Ref)), key=_RANK.get)
-                if s.op in _ROW_REDUCTIONS and not OPS[s.op].per_tensor_result:
-                    kind = "C"  # one value per copy
-                deps = tuple(a.src for a in args if isinstance(a, _Ref) and isinstance(a.src, int))
-                node = _Node(len(self.nodes), b, index, s.op, tuple(args), kind, deps)
-                self.nodes.append(node)
-                self._ops.add(s.op)
-                env[s.target] = _Ref(kind, node.id)
-            self.outputs.append([env[r] if isinstance(r, str) else self._const(r)
-                                 for r in program.returns])
+            kinds = self._kinds_of_state(program)
+            for _ in range(len(kinds) + 1):  # a 0-d state holding a per-tensor value is V
+                mark = len(self.nodes)
+                outputs = self._analyse_program(b, program, hyper, kinds)
+                grown = {s: "V" for s, v in zip(program.state_names, outputs[1:])
+                         if kinds[s] == "C" and getattr(v, "kind", "") == "V"}
+                if not grown:
+                    break
+                del self.nodes[mark:]
+                kinds.update(grown)
+            self._state_kinds.append(kinds)
+            self.outputs.append(outputs)
         self._writes_state = {v.src for out in self.outputs for v in out[1:]
                               if isinstance(v, _Ref) and isinstance(v.src, int)}
+
+    def _node(self, b, index, op, args, kind, fn) -> _Ref:
+        deps = tuple(a.src for a in args if isinstance(a, _Ref) and isinstance(a.src, int))
+        node = _Node(len(self.nodes), b, index, op, tuple(args), kind, deps, fn)
+        self.nodes.append(node)
+        if fn.startswith("_op_"):
+            self._ops.add(op)
+        return _Ref(kind, node.id)
+
+    def _spread(self, b, index, ref: _Ref) -> _Ref:
+        """A per-tensor value (``V``) spread over its tensor's elements (``T``)."""
+        return self._node(b, index, "_spread", (ref,), "T", "_seg__spread")
+
+    def _analyse_program(self, b, program, hyper, state_kinds) -> list:
+        """Program b's nodes (appended to :attr:`nodes`); its update and state values."""
+        several = len(self.sizes) > 1
+        per_tensor = several and _alone_per_tensor(program)
+        env = {"w": _Ref("T", "w"), "g": _Ref("T", "g")}
+        for p in program.params[2:]:
+            if p.role == "state":
+                env[p.name] = _Ref(state_kinds[p.name], ("state", p.name))
+            elif p.name == "t":
+                env["t"] = _S("t", "_t")
+            elif p.name == "loss":
+                env["loss"] = _Ref("C", "loss")
+            elif p.name in self.batched:
+                env[p.name] = _Ref("C", ("hyper", p.name))
+            elif p.role == "hyper":
+                env[p.name] = self._const(hyper[p.name])
+        index = 0
+        for index, s in enumerate(live_statements(program)):
+            args = [env[a] if isinstance(a, str) else self._const(a) for a in s.args]
+            if all(isinstance(a, _S) for a in args):
+                env[s.target] = self._scalar(s.op, args)
+                continue
+            op = OPS[s.op]
+            kinds = {a.kind for a in args if isinstance(a, _Ref)}
+            if s.op == "global_numel":  # a constant: the count of the group's numbers
+                count = self.width if "T" in kinds else (len(self.sizes) if per_tensor else 1)
+                env[s.target] = self._const(float(count))
+                continue
+            if s.op in _ROW_REDUCTIONS:
+                env[s.target] = self._reduction(b, index, s.op, args, kinds, per_tensor)
+                continue
+            if "V" in kinds and "T" in kinds:  # a per-tensor value meets a tensor: spread it
+                args = [self._spread(b, index, a) if getattr(a, "kind", "") == "V" else a
+                        for a in args]
+                kinds = {"T"}
+            if op.commutative:  # one signature for g * 2 and 2 * g
+                args.sort(key=lambda a: -_RANK.get(getattr(a, "kind", ""), 0))
+            env[s.target] = self._node(b, index, s.op, args, max(kinds, key=_RANK.get),
+                                       f"_op_{s.op}")
+        outputs = [env[r] if isinstance(r, str) else self._const(r) for r in program.returns]
+        targets = ["T"] + [state_kinds[n] for n in program.state_names]
+        return [self._spread(b, index + 1, v) if t == "T" and getattr(v, "kind", "") == "V"
+                else v for v, t in zip(outputs, targets)]
+
+    def _reduction(self, b, index, op, args, kinds, per_tensor) -> _Ref:
+        """A reduction: one value per copy (``C``), or per copy and tensor (``V``) for a
+        per-tensor reduction of a tensor when the row holds several."""
+        several = len(self.sizes) > 1
+        group = OPS[op].kind == "group_reduction"
+        if "V" in kinds or (several and group and per_tensor and "T" not in kinds):
+            raise CompileError(f"{self.programs[b].name}: {op} of a per-tensor value over "
+                               "several tensors is not grouped")
+        if OPS[op].commutative:
+            args.sort(key=lambda a: -_RANK.get(getattr(a, "kind", ""), 0))
+        if "T" not in kinds or not several or (group and not per_tensor):
+            kind = "T" if OPS[op].per_tensor_result else "C"
+            return self._node(b, index, op, args, max(kinds, key=_RANK.get) if kind == "T"
+                              else "C", f"_row_{op}")
+        kind = "T" if OPS[op].per_tensor_result else ("C" if group else "V")
+        return self._node(b, index, op + "@tensors", args, kind, f"_seg_{op}")
 
     # ---- compiling --------------------------------------------------------------------------
 
@@ -360,9 +483,12 @@ class GroupedStep:
             self._schedule(layout, normalise=True)
         self.layout = layout
         self.groups = sum(1 for ins in self.instrs if ins.what == "op")
+        self._namespace["_zV"] = torch.zeros(len(self.programs) * self.k, len(self.sizes),
+                                             dtype=self.dtype, device=self.device)
         self.constants = dict(self._namespace)
         namespace = {f"_op_{op}": OPS[op].fn for op in self._ops}
         namespace.update({f"_row_{op}": fn for op, fn in _ROW_REDUCTIONS.items() if fn})
+        namespace.update({f"_seg_{op}": fn for op, fn in self._segments.items()})
         namespace.update(torch=torch, _scalar=scalar_call, _column=self._column,
                          _full=self._full, _interp_columns=_interp_columns)
         if self.persistent:
@@ -393,7 +519,7 @@ class GroupedStep:
         inputs = {"w": Buf("w", "T", 0, n_prog), "g": Buf("g", "T", 0, n_prog),
                   "loss": Buf("_loss", "C", 0, n_prog)}
         inputs.update({("hyper", n): Buf(f"_h_{n}", "C", 0, n_prog) for n in self.batched})
-        self._filler = {"T": inputs["g"], "C": inputs["loss"]}
+        self._filler = {"T": inputs["g"], "C": inputs["loss"], "V": Buf("_zV", "V", 0, n_prog)}
         state_buf = {}
         for e, entry in enumerate(layout):
             for b, s in entry.claims:
@@ -504,9 +630,6 @@ class GroupedStep:
                 cost += CALL_S + pieces * _VIEW_S + self._element_s * rows * self._width(ref.kind)
             yield j, cost
 
-    def _width(self, kind) -> int:
-        return self.width if kind == "T" else 1
-
     # ---- instructions -------------------------------------------------------------------
 
     def _view(self, pairs, f, l):  # noqa: E741
@@ -560,9 +683,8 @@ class GroupedStep:
             view = self._view(pairs, f, l)
             args.append(view if view is not None else self._gather(
                 {b: self._where(ref, b) for b, ref in pairs}, a.kind, f, l))
-        op = run[0].op
-        fn = f"_row_{op}" if op in _ROW_REDUCTIONS else f"_op_{op}"
-        if op == "interp" and isinstance(run[0].args[2], _S):
+        op, fn = run[0].op, run[0].fn
+        if fn == "_op_interp" and isinstance(run[0].args[2], _S):
             one_minus = self._scalar_operand([(n.prog, n.args[2]) for n in run], f, l, True)
             if one_minus is not None:
                 fn, args = "_interp_columns", args[:2] + [one_minus, args[2]]
@@ -579,8 +701,9 @@ class GroupedStep:
         buf = self._where(value, b)
         if value.kind == kind:
             return buf
-        if kind == "C":
-            raise CompileError(f"{self.programs[b].name}: a tensor returned as a 0-d state")
+        if value.kind != "C":  # T or V into a smaller state: the state shapes forbid it
+            raise CompileError(f"{self.programs[b].name}: a {value.kind} value returned as a "
+                               f"{kind} state")
         out = Buf(f"_m{next(self._fresh)}", kind, b, b + 1)
         self.instrs.append(Instr(out, "expand", args=(Piece(buf, b, b + 1),)))
         return out

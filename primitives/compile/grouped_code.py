@@ -93,7 +93,7 @@ def _slice_code(code: str, k: int, piece: Piece) -> str:
 
 def fresh_code(step) -> list[str]:
     """The body of a step whose every op allocates its result (see the module docstring)."""
-    k, width = step.k, step.width
+    k = step.k
 
     def operand(a) -> str:
         if isinstance(a, Code):
@@ -108,9 +108,10 @@ def fresh_code(step) -> list[str]:
             lines.append(f"{ins.out.code} = {ins.fn}({', '.join(map(operand, ins.args))})")
         elif ins.what == "full":
             lines.append(f"{ins.out.code} = _full({ins.args[0].code}, "
-                         f"{width if ins.out.kind == 'T' else 1})")
+                         f"{step._width(ins.out.kind)})")
         else:
-            lines.append(f"{ins.out.code} = {operand(ins.args[0])}.expand(-1, {width})")
+            lines.append(f"{ins.out.code} = {operand(ins.args[0])}.expand(-1, "
+                         f"{step._width(ins.out.kind)})")
     lines.append(f"_u = {operand(step.update)}")
     lines.append(f"return w - _u, ({''.join(operand(a) + ', ' for a in step.returned)})")
     return lines
@@ -187,7 +188,7 @@ class PersistentCode:
         self._copied = {c for c in ("w", "g", "_loss", *(f"_h_{n}" for n in step.batched))
                         if uses.get(c, 0) >= 2}
         for c in self._copied:
-            width = step.width if c in ("w", "g") else 1
+            width = step.width if c in ("w", "g") else 1  # the weights or a column
             self.namespace["_I" + c] = torch.empty(len(step.programs) * self.k, width,
                                                    dtype=step.dtype, device=step.device)
 
@@ -206,7 +207,7 @@ class PersistentCode:
             yield from a.pieces
 
     def _width(self, kind: str) -> int:
-        return self.step.width if kind == "T" else 1
+        return self.step._width(kind)
 
     def _allocate(self, buf: Buf, pair: bool = False):
         shape = ((buf.l - buf.f) * self.k, self._width(buf.kind))
@@ -232,7 +233,7 @@ class PersistentCode:
         kind = self._kind.get(code, "runtime")
         if kind == "pair":
             return code + _P, "pair"
-        if kind in ("single", "alias") or code.startswith("_c"):
+        if kind in ("single", "alias") or code.startswith(("_c", "_z")):
             if kind == "alias" and self._alias_pair(code):
                 return code + _P, "pair"
             return code, "fixed"
@@ -330,7 +331,7 @@ class PersistentCode:
             if ins.what == "expand":
                 source = self._piece(ins.args[0])
                 if kind == "fresh":
-                    lines.append(f"{code} = {source}.expand(-1, {self.step.width})")
+                    lines.append(f"{code} = {source}.expand(-1, {self._width(ins.out.kind)})")
                 else:
                     self._alias(code, ins.args[0])
                 continue
@@ -374,7 +375,7 @@ class PersistentCode:
         once (one per half of a pair)."""
         base, how = self._base(piece.buf)
         a, b = _rows(self.k, piece)
-        width = self.step.width
+        width = self._width(next(i for i in self.step.instrs if i.out.code == code).out.kind)
         if how == "pair":
             name = base[:-len(_Q)]
             for p in (0, 1):

@@ -85,6 +85,19 @@ CORNERS = [
 ]
 
 
+#: per-tensor values over several tensors: a state holding one, its spread, group reductions
+#: of a program stepped per tensor (as alone)
+SEVERAL = [
+    "def lars_state(w, g, s, lr=0.1):\n    s = interp(norm(g), s, 0.9)\n"
+    "    return lr * g / (s + 0.1), s",
+    "def trust(w, g, lr=0.1):\n    return lr * rms(w) / (rms(g) + 1e-3) * g + lr * 0.01 * g",
+    "def both(w, g, lr=0.1):\n    return lr * dot(w, g) * g / (global_norm(g) + 1.0) + lr * g",
+    "def angle(w, g, m, lr=0.1):\n    m = interp(g, m, 0.9)\n"
+    "    return lr * (cosine_sim(m, g) + absmax(g)) * m + lr * global_sum(g) * 0.0, m",
+    "def clipped_sum(w, g, lr=0.1):\n    return lr * clip_by_global_norm(g, 0.5) + lr * sum(w) * 0.0",
+]
+
+
 def _children(n, depth=3, seed=1):
     from discover.benchmarks.population import children
 
@@ -92,43 +105,61 @@ def _children(n, depth=3, seed=1):
 
 
 @pytest.mark.parametrize("persistent", [True, False], ids=["persistent", "fresh"])
-def test_grouped_step_equals_each_programs_own_step(persistent):
-    """Several steps of GroupedStep against each program's compiled out-of-place step on its own
-    K rows (float64: bit for bit), for both code writers."""
+@pytest.mark.parametrize("shapes", [[(4,)], [(3,), (1,)], [(2, 2), (3,), (1,)]],
+                         ids=["one tensor", "two tensors", "three tensors"])
+def test_grouped_step_equals_each_programs_own_step(persistent, shapes):
+    """Several steps of GroupedStep against each program's own K copies stepped as the batched
+    trainer steps them alone (over the flat row, or per tensor: vmapped), float64, bit for bit;
+    both code writers; one and several parameter tensors (per-tensor reductions)."""
     from primitives import Executor
     from primitives.compile import GroupedStep, groupable
     from tasks.batched import BatchedTrainer, fit
 
-    programs = [parse(s) for s in CORNERS] + [p for p in _children(12) if groupable(p)]
-    k, width, dt = 3, 4, torch.float64
-    # each program alone: the batched trainer's update of its K copies (flat [K, width] rows)
-    alone = [BatchedTrainer(Executor(p), None, ["x"], [(width,)], k, flat=True)
-             for p in programs]
+    sizes = [math.prod(s) for s in shapes]
+    names = [f"p{i}" for i in range(len(shapes))]
+    programs = [parse(s) for s in CORNERS + SEVERAL] + \
+        [p for p in _children(12) if groupable(p, len(shapes))]
+    assert all(groupable(p, len(shapes)) for p in programs)
+    k, width, dt = 3, sum(sizes), torch.float64
+    alone = [BatchedTrainer(Executor(p), None, names, shapes, k) for p in programs]
+    flat = [BatchedTrainer(tr.executor, None, names, shapes, k, flat=True) for tr in alone]
     hypers = [tr.executor.hyperparameters() for tr in alone]
-    step = GroupedStep(programs, k, width, hypers, ("lr",), dtype=dt, persistent=persistent)
+    step = GroupedStep(programs, k, width, hypers, ("lr",), sizes=sizes, dtype=dt,
+                       persistent=persistent)
     assert step.persistent is persistent and step.groups < sum(len(p.body) for p in programs)
     gen = torch.Generator().manual_seed(0)
     lr = torch.tensor([0.01, 0.1, 1.0], dtype=dt)
-    states = [tr.init_state([[torch.zeros(width, dtype=dt)]] * k, [{}] * k) for tr in alone]
-    state = step.init_state([{n: v[0] for n, v in s.items()} for s in states])
-    rows = len(programs) * k
-    w = torch.randn(rows, width, dtype=dt, generator=gen)
-    ws = [w[b * k:(b + 1) * k] for b in range(len(programs))]
+    zeros = [[torch.zeros(s, dtype=dt) for s in shapes]] * k
+    state = step.init_state([{n: v[0] for n, v in tr.init_state(zeros, [{}] * k).items()}
+                             for tr in flat])
+    states = [tr.init_state(zeros, [{}] * k) for tr in alone]
+
+    def per_tensor(x):  # flat [K, P] rows -> the trainer's storage
+        return [part.reshape(k, *shape) for part, shape in zip(x.split(sizes, 1), shapes)]
+
+    def rows(tr, storage):  # the trainer's storage -> flat [K, P] rows
+        return torch.cat([p.reshape(k, -1) for p in tr.to_params(storage)], 1)
+
+    n = len(programs)
+    w = torch.randn(n * k, width, dtype=dt, generator=gen)
+    ws = [w[b * k:(b + 1) * k] for b in range(n)]
     for t in range(1, 6):
-        g = torch.randn(rows, width, dtype=dt, generator=gen)
-        loss = torch.rand(rows, dtype=dt, generator=gen)
-        w, state = step(w, g, loss, float(t), {"lr": lr.repeat(len(programs)).unsqueeze(1)},
-                        state)
+        g = torch.randn(n * k, width, dtype=dt, generator=gen)
+        loss = torch.rand(n * k, dtype=dt, generator=gen)
+        w, state = step(w, g, loss, float(t), {"lr": lr.repeat(n).unsqueeze(1)}, state)
         for b, tr in enumerate(alone):
             cut = slice(b * k, (b + 1) * k)
-            upd, new = tr.update([ws[b]], [g[cut]], states[b], dict(hypers[b], lr=lr),
-                                 float(t), loss[cut])
-            ws[b] = ws[b] - upd[0]
-            states[b] = {n: [fit(v, o) for v, o in zip(new[n], states[b][n])] for n in new}
+            upd, new = tr.update(tr.to_storage(per_tensor(ws[b])),
+                                 tr.to_storage(per_tensor(g[cut])), states[b],
+                                 dict(hypers[b], lr=lr), float(t), loss[cut])
+            ws[b] = ws[b] - rows(tr, upd)
+            states[b] = {s: [fit(v, o) for v, o in zip(new[s], states[b][s])] for s in new}
             torch.testing.assert_close(w[cut], ws[b], rtol=0, atol=0, equal_nan=True)
-            for n, v in step.state_of(b, state).items():
-                torch.testing.assert_close(v, states[b][n][0].reshape(k, -1), rtol=0, atol=0,
-                                           equal_nan=True)
+            for name, v in step.state_of(b, state).items():
+                ref = states[b][name]
+                ref = rows(tr, ref) if ref[0].ndim >= 2 else torch.stack(ref, 1)
+                torch.testing.assert_close(v.expand_as(ref) if v.shape[1] == 1 else v, ref,
+                                           rtol=0, atol=0, equal_nan=True)
 
 
 def test_grouped_step_wants_the_state_it_returned():

@@ -313,7 +313,8 @@ class _Dask:
         workers = [w for w, keys in self.client.processing().items() if handle.key in keys]
         handle.cancel()
         if workers:  # else it finished or left its worker in the meantime: nothing to stop
-            self.client.restart_workers(workers)
+            # a worker slow to come back is not waited for: the others go on meanwhile
+            self.client.restart_workers(workers, raise_for_error=False)
         return []
 
 

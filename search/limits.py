@@ -9,7 +9,8 @@ runs inside, in the worker:
 - ``eval_timeout``: a cooperative deadline, checked before every training step
   (:func:`tasks.guard.check_step`); work that never comes back to Python (one op that never
   returns) is stopped by the pool instead (:mod:`search.parallel` restarts the worker after
-  :meth:`Limits.hard_timeout`), scored by the function's ``failed`` form;
+  :meth:`Limits.hard_timeout`), scored by the function's failed form
+  (``fn.failed(error, *args)``, :func:`lost_result`);
 - ``max_state_slots`` / ``max_state_elements``: state variables, and state numbers per model
   copy, checked once the state is made (:func:`tasks.guard.check_state`);
 - ``eval_memory_mb``: the address space one evaluation may add to its process (``RLIMIT_AS``,

@@ -104,13 +104,13 @@ def test_equivalent_children_are_not_retrained(adamw, tiny, tmp_path):
     run = _Run(tmp_path, config, search, adamw, ckpt, False, None)
     children, _ = search.ask(run.state, len(programs))
     with evaluation_pool("loky", workers=1) as pool:
-        values, lines = run._score(pool, fitness, children)
+        values, admitted, lines = run._score(pool, fitness, children, {})
     assert len(fitness.sources) == 1  # six equivalent programs, one training
-    assert values == [1.0] * len(programs)
+    assert values == [1.0] * len(programs) and all(admitted)
     assert [line["cache_hit"] for line in lines] == [False] + [True] * (len(programs) - 1)
     # a later batch hits the stored value
     with evaluation_pool("loky", workers=1) as pool:
-        values, _ = run._score(pool, fitness, children[:2])
+        values, _, _ = run._score(pool, fitness, children[:2], {})
     assert len(fitness.sources) == 1 and values == [1.0, 1.0]
 
 

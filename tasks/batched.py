@@ -87,7 +87,7 @@ class BatchedTrainer:
         inputs = executor.program.input_names
         self.needs_loss, self.needs_h = "loss" in inputs, "h" in inputs
         self._losses = torch.func.vmap(self._loss)
-        self._shared_losses = None
+        self._shared_losses, self._batch = None, None
         self.metric = torch.func.vmap(
             lambda p, b: task.metric(dict(zip(self.names, p)), b), in_dims=(0, None))
 
@@ -152,9 +152,14 @@ class BatchedTrainer:
         leaves = [p.detach().requires_grad_() for p in self.to_params(storage)]
         with torch.enable_grad():
             if shared:
+                # the batch is not vmapped but read from here: vmap then maps only the
+                # parameters, a flat tuple of tensors (less of its per-call argument handling)
                 if self._shared_losses is None:
-                    self._shared_losses = torch.func.vmap(self._loss, in_dims=(0, None))
-                losses = self._shared_losses(leaves, batch)
+                    self._shared_losses = torch.func.vmap(
+                        lambda *params: self._loss(params, self._batch))
+                self._batch = batch
+                losses = self._shared_losses(*leaves)
+                self._batch = None
             else:
                 losses = self._losses(leaves, batch)  # [K]
             grads = torch.autograd.grad(losses.sum(), leaves, allow_unused=True)

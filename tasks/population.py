@@ -39,7 +39,7 @@ from primitives.compile import GroupedStep, groupable
 from primitives.errors import InvalidValue
 
 from .base import Task, resolve_device
-from .batched import BatchedTrainer, all_finite, fit, keep, stack
+from .batched import BatchedTrainer, fit, stack
 from .guard import check_state, check_step
 from .protocol import (DEFAULT_LRS, WORST_METRIC, Result, _batch, _check_grid, _result,
                        loss_curves)
@@ -181,19 +181,23 @@ class _Grouped:
                                     device=device)
             self.hyper["lr"] = per_copy.repeat(len(members)).unsqueeze(1)
 
-    def __call__(self, weights, grads, loss, t):
-        return self.step(weights, grads, loss, t, self.hyper, self.state)
-
 
 def _train(shared, grad_and_loss, grouped, members, weights, seeds, n_lr, device, dtype):
     """:func:`tasks.protocol._train` over B programs: one gradient for all copies, the grouped
     programs stepped together, each other program on its slice; a copy that diverges keeps its
-    last finite weights and state."""
+    last finite weights.
+
+    A dead copy's state is not frozen: it is never read by another copy (rows do not mix) nor
+    reported (its metric is the worst, its curve NaN); its weights are, since the task's loss
+    reads them. A copy is alive while its loss and the sum of its weights are finite (the test
+    of :func:`tasks.batched.all_finite`)."""
     task, total = shared.task, shared.k
     k = grouped.step.k if grouped is not None else members[0].trainer.k
     first = grouped.rows if grouped is not None else 0
+    whole = first == total
     n_prog = total // k
     alive = torch.ones(total, dtype=torch.bool, device=device)
+    everyone = device.type == "cpu"  # no copy has died yet (on CUDA: not asked, a sync)
     losses, alive_before = [], []
     one_batch = len(seeds) == 1
     for step in range(task.num_steps):
@@ -203,12 +207,11 @@ def _train(shared, grad_and_loss, grouped, members, weights, seeds, n_lr, device
         grads, loss = grad_and_loss(weights, batch)
         t = float(step + 1)
         with torch.no_grad():
-            parts, new_group, states = [], None, []
+            parts, states = [], []
             if grouped is not None:
-                whole = first == total
-                new_w, new_group = grouped(weights if whole else weights[:first],
-                                           grads if whole else grads[:first],
-                                           loss if whole else loss[:first], t)
+                new_w, grouped.state = grouped.step(
+                    weights if whole else weights[:first], grads if whole else grads[:first],
+                    loss if whole else loss[:first], t, grouped.hyper, grouped.state)
                 parts.append(new_w)
             for i, m in enumerate(members):
                 cut = slice(first + i * k, first + (i + 1) * k)
@@ -222,24 +225,16 @@ def _train(shared, grad_and_loss, grouped, members, weights, seeds, n_lr, device
             new_weights = torch.cat(parts) if len(parts) > 1 else parts[0]
             losses.append(loss)
             alive_before.append(alive)
-            alive = alive & all_finite([loss, new_weights], total)
-            if device.type == "cpu" and bool(alive.all()):
+            ok = torch.isfinite(new_weights.sum(1) + loss)
+            if everyone and bool(ok.all()):
                 weights = new_weights
-                if grouped is not None:
-                    grouped.state = new_group
-                for m, new_state in zip(members, states):
-                    m.state = {s: [fit(v, o) for v, o in zip(new_state[s], m.state[s])]
-                               for s in m.state}
             else:
-                # a dead copy's weights stay at their last finite values (the task's loss reads
-                # them); its state is never read by another copy (rows do not mix) nor reported
-                # (its metric is the worst, its curve NaN), so it is left to run on unfrozen
-                weights = keep(alive, new_weights, weights)
-                if grouped is not None:
-                    grouped.state = new_group
-                for m, new_state in zip(members, states):
-                    m.state = {s: [fit(v, o) for v, o in zip(new_state[s], m.state[s])]
-                               for s in m.state}
+                everyone = False
+                alive = alive & ok
+                weights = torch.where(alive.view(-1, 1), new_weights, weights)
+            for m, new_state in zip(members, states):
+                m.state = {s: [fit(v, o) for v, o in zip(new_state[s], m.state[s])]
+                           for s in m.state}
         if step % 50 == 49 and not bool(alive.any()):
             break
     return weights, alive, loss_curves(losses, alive_before, task.num_steps, total, device, dtype)

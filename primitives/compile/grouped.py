@@ -57,6 +57,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+import types
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -72,7 +73,7 @@ from .pure import scalar_call
 from .step import exec_source
 
 __all__ = ["GroupedStep", "groupable", "live_statements", "CALL_S", "ELEMENT_S",
-           "PERSISTENT_MAX"]
+           "PERSISTENT_MAX", "RUN_MAX"]
 
 #: the cost model: seconds per torch call (with its Python) and per float32 element on a CPU
 CALL_S, ELEMENT_S = 4e-6, 1e-9
@@ -86,9 +87,13 @@ _CAST_AS_IS = {"add", "sub", "mul", "div", "max", "min", "clip", "clamp", "fmod"
 _MAX_ROUNDS = 4
 #: steps over at most this many numbers (rows x width) write into tensors allocated once
 PERSISTENT_MAX = 1 << 17
+#: a group of several programs spans at most this many rows x width (a few hundred KB: a
+#: core's cache; beyond it, an op streams memory and grouping saves nothing)
+RUN_MAX = 1 << 17
 
 
-def live_statements(program: Program) -> list[Stmt]:
+@functools.lru_cache(maxsize=4096)
+def live_statements(program: Program) -> tuple[Stmt, ...]:
     """The statements the program's returned values depend on (dead code dropped), in order."""
     need = {r for r in program.returns if isinstance(r, str)}
     live = []
@@ -96,7 +101,7 @@ def live_statements(program: Program) -> list[Stmt]:
         if s.target in need:
             live.append(s)
             need.update(a for a in s.args if isinstance(a, str))
-    return live[::-1]
+    return tuple(live[::-1])
 
 
 def groupable(program: Program, tensors: int = 1) -> bool:
@@ -493,22 +498,23 @@ class GroupedStep:
                          _full=self._full, _interp_columns=_interp_columns)
         if self.persistent:
             code = PersistentCode(self)
-            sources = code.sources
             namespace.update(code.namespace)
             self._expected = {e: (f"{buf}_1", f"{buf}_0") for e, buf in code._pairs_read.items()}
+            self.source = code.source
+            halves = [code.halves(0), code.halves(1)]
         else:
-            body = fresh_code(self)
-            sources = ["def _grouped_step(w, g, loss, _t, _hyper, _state):\n"
-                       '    """One step of every program, op-grouped."""\n' +
-                       "".join(f"    {line}\n" for line in body)]
+            self.source = ("def _grouped_step(w, g, loss, _t, _hyper, _state):\n"
+                           '    """One step of every program, op-grouped."""\n' +
+                           "".join(f"    {line}\n" for line in fresh_code(self)))
             namespace.update(self.constants)
             self._expected = {}
-        self.source = "\n\n".join(sources)
+            halves = [{}, {}]
         name = f"<discover grouped {len(self.programs)} programs {abs(hash(self.source)):x}>"
-        exec_source(self.source, name, namespace)
+        first = exec_source(self.source, name, {**namespace, **halves[0]})["_grouped_step"]
+        # the odd steps: the same code, its halves of pairs bound the other way round
+        second = types.FunctionType(first.__code__, {**namespace, **halves[1]}, first.__name__)
         self._namespace_run = namespace
-        self._fns = ([namespace["_grouped_step_0"], namespace["_grouped_step_1"]]
-                     if self.persistent else [namespace["_grouped_step"]] * 2)
+        self._fns = [first, second]
         self._parity = 0
 
     def _schedule(self, layout, normalise):
@@ -534,7 +540,10 @@ class GroupedStep:
             return inputs[ref.src]
 
         self._where = where
-        for run in self._groups():
+        # a program's own rows already beyond the cache: no group pays, and taking the
+        # programs one after the other keeps each one's tensors in cache across its ops
+        runs = (([n] for n in self.nodes) if self.k * self.width > RUN_MAX else self._groups())
+        for run in runs:
             buf = self._emit(run)
             for node in run:
                 node_buf[node.id] = buf
@@ -558,8 +567,7 @@ class GroupedStep:
             if waiting[n.id] == 0:
                 ready(n)
         while buckets:
-            sig = max(buckets, key=lambda s: (len(buckets[s]), -min(
-                n.id for nodes in buckets[s].values() for n in nodes)))
+            sig = max(buckets, key=lambda s: len(buckets[s]))  # ties: the first made
             per_prog = buckets[sig]
             chosen = []
             for b in sorted(per_prog):
@@ -584,11 +592,20 @@ class GroupedStep:
         """``members`` (sorted by program) cut into consecutive runs of least estimated cost
         (dynamic programming over where the runs end; runs of at most :data:`_DP_MAX`)."""
         n = len(members)
+        self._located = {(node.id, a): self._where(ref, node.prog) for node in members
+                         for a, ref in enumerate(node.args) if isinstance(ref, _Ref)}
+        # neighbours (adjacent programs, operands in the same tensors) are never cut apart:
+        # the runs end only where a block of such ends
+        place = [tuple(self._located.get((node.id, a), getattr(ref, "key", None))
+                       for a, ref in enumerate(node.args)) for node in members]
+        ends = [i for i in range(1, n) if members[i].prog != members[i - 1].prog + 1 or
+                place[i] != place[i - 1]] + [n]
+        starts = {0, *ends[:-1]}
         best = [0.0] + [math.inf] * n  # best[i]: the first i members cut into runs
         cut = [0] * (n + 1)
-        for i in range(1, n + 1):
+        for i in ends:
             for j, c in self._run_costs(members, i):
-                if best[j] + c < best[i]:
+                if j in starts and best[j] + c < best[i]:
                     best[i], cut[i] = best[j] + c, j
         runs, i = [], n
         while i > 0:
@@ -609,6 +626,8 @@ class GroupedStep:
             node = members[j]
             f = node.prog
             rows = (l - f) * self.k
+            if j < i - 1 and rows * self.width > RUN_MAX:
+                break  # beyond the cache: one group per few programs, as each alone would
             cost = CALL_S + self._element_s * rows * self._width(kind)
             for a, ref in enumerate(node.args):
                 if isinstance(ref, _S):
@@ -617,7 +636,7 @@ class GroupedStep:
                     if len(keys[a]) > 1 and not consts[a]:
                         cost += 2 * CALL_S
                     continue
-                bufs[a].add(self._where(ref, node.prog))
+                bufs[a].add(self._located[node.id, a])
                 states[a] = states[a] and isinstance(ref.src, tuple) and ref.src[0] == "state"
                 if self._optimistic and states[a]:
                     continue  # the first round: state will be laid out as the step writes it

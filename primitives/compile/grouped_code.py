@@ -19,6 +19,7 @@ programs' rows of one tensor), a :class:`Gather` (rows from several tensors, joi
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass
 
 import torch
@@ -112,8 +113,16 @@ def fresh_code(step) -> list[str]:
         else:
             lines.append(f"{ins.out.code} = {operand(ins.args[0])}.expand(-1, "
                          f"{step._width(ins.out.kind)})")
-    lines.append(f"_u = {operand(step.update)}")
-    lines.append(f"return w - _u, ({''.join(operand(a) + ', ' for a in step.returned)})")
+    states = "".join(operand(a) + ", " for a in step.returned)
+    if isinstance(step.update, Gather):  # the new weights written piece by piece: one pass
+        lines.append("_w = torch.empty_like(w)")
+        for p in step.update.pieces:
+            rows = Piece(Buf("w", "T", 0, len(step.programs)), p.f, p.l)
+            lines.append(f"torch.sub({operand(rows)}, {operand(p)}, "
+                         f"out={_slice_code('_w', k, rows)})")
+        lines.append(f"return _w, ({states})")
+    else:
+        lines.append(f"return w - {operand(step.update)}, ({states})")
     return lines
 
 
@@ -139,7 +148,8 @@ _P, _Q = "\N{SECTION SIGN}P", "\N{SECTION SIGN}Q"  # this step's half of a pair,
 
 class PersistentCode:
     """The two functions (even and odd steps) of a step over tensors allocated once (see the
-    module docstring): :attr:`sources`, and :attr:`namespace` (the tensors and their slices)."""
+    module docstring): :attr:`source`, :attr:`namespace` (the tensors and their slices) and
+    :meth:`halves` (what the even and odd steps call this step's and the other half)."""
 
     def __init__(self, step):
         self.step, self.k = step, step.k
@@ -149,8 +159,7 @@ class PersistentCode:
         self._kind: dict[str, str] = {}  # buffer code -> "fresh", "single", "pair", "alias"
         self._pairs_read: dict[int, str] = {}  # state entry -> the pair it is read from
         self._plan()
-        body = self._body()
-        self.sources = [self._function(body, p) for p in (0, 1)]
+        self.source = self._function(self._body())
 
     # ---- which tensor is what ------------------------------------------------------------
 
@@ -384,8 +393,10 @@ class PersistentCode:
         else:
             self.namespace[code] = self.namespace[base][a:b].expand(-1, width)
 
-    def _function(self, body: list[str], p: int) -> str:
-        """The source of the function of steps of parity ``p`` (its slices made now)."""
+    def _function(self, body: list[str]) -> str:
+        """The source of the step (its slices made now): one function, whose names of a half
+        of a pair end in ``__P`` (this step's) or ``__Q`` (the other); :meth:`halves` binds
+        them for even and odd steps."""
         for key, name in self._views.items():
             if key[0] == "number":
                 continue
@@ -397,10 +408,19 @@ class PersistentCode:
             else:
                 self.namespace[name] = self.namespace[code][a:b]
         text = "\n".join(f"    {line}" for line in body)
-        text = text.replace(_P, f"_{p}").replace(_Q, f"_{1 - p}")
-        return (f"def _grouped_step_{p}(w, g, loss, _t, _hyper, _state):\n"
-                f'    """Steps of parity {p} of every program, op-grouped over tensors '
-                'allocated once."""\n' + text + "\n")
+        text = text.replace(_P, "__P").replace(_Q, "__Q")
+        self._halves = sorted(set(re.findall(r"\b(\w+)__[PQ]\b", text)))
+        return ("def _grouped_step(w, g, loss, _t, _hyper, _state):\n"
+                '    """One step of every program, op-grouped over tensors allocated once."""\n'
+                + text + "\n")
+
+    def halves(self, p: int) -> dict[str, torch.Tensor]:
+        """The names of halves of pairs bound for a step of parity ``p``."""
+        out = {}
+        for name in self._halves:
+            out[f"{name}__P"] = self.namespace[f"{name}_{p}"]
+            out[f"{name}__Q"] = self.namespace[f"{name}_{1 - p}"]
+        return out
 
 
 def _kind(a) -> str:

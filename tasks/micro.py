@@ -5,9 +5,12 @@ pressure quadratics of :mod:`tasks.pressure_quadratics` shrunk (hundreds of coor
 steps) and their gradients come in closed form (``closed_form``: ``h (x - x*)`` or ``A (x - x*)``
 for all stacked copies at once, no autograd); :func:`evaluate_micro` trains a batch of programs
 on them together (:func:`tasks.population.evaluate_population`: one gradient for every copy of
-every program, each program stepping its own copies with its compiled out-of-place step) and
-scores each against Adam under the same protocol. The same program on the same task gives the
-same numbers as :func:`tasks.protocol.evaluate` with autograd (float64: to rounding).
+every program, and the programs stepped by one generated function that runs each op once for
+all the programs that have it, :class:`primitives.compile.GroupedStep`) and scores each against
+Adam under the same protocol. The same program on the same task gives the same numbers as
+:func:`tasks.protocol.evaluate` with autograd (float64: to rounding). ``discover bench
+population`` prints the rate: about 100-125 trained evaluations (a program on a task) per second
+on one loaded core for 16 search-like children (27 per second before op grouping).
 
 - ``zipf_quadratic_micro``: 10 groups (1,023 coordinates, condition number 512), axis-aligned:
   per-coordinate step sizes pay.

@@ -2,20 +2,28 @@
 
 :func:`evaluate_population` is :func:`tasks.protocol.evaluate` for a batch of programs (a
 search's untrained children): the ``B x K`` copies (K = learning rates x seeds per program) are
-stacked on one leading dimension, the task's loss and gradient run once under ``torch.func.vmap``
-over all of them, and the programs step their copies:
+stacked on one leading dimension as flat ``[B * K, P]`` rows, the task's loss and gradient run
+once under ``torch.func.vmap`` over all of them (with one seed, the batch once for every copy),
+and the programs step their copies:
 
-- the elementwise programs (most children of a search; :func:`primitives.compile.groupable`)
-  all at once, by one generated function that runs each op once for every program that has it
-  (:class:`primitives.compile.GroupedStep`: op-grouped execution over the flat ``[B * K, P]``
-  weights), which is what makes B programs cost little more than one on small tasks;
-- the others (reductions, matrix ops, ``h``) each on its own slice with its compiled
-  out-of-place step (:meth:`primitives.Executor.batched_update`, as in :mod:`tasks.batched`).
+- the groupable ones (:func:`primitives.compile.groupable`: elementwise ops, constants and
+  reductions; every child of a search but the rare ``numel``/``ndim``/``h`` users) all at once,
+  by one generated function that runs each op once for every program that has it
+  (:class:`primitives.compile.GroupedStep`, op-grouped), so that on small tasks, where a step is
+  call overhead, B programs cost little more than one;
+- the others each on its own slice with its compiled out-of-place step
+  (:meth:`primitives.Executor.batched_update`, as in :mod:`tasks.batched`).
 
 A copy that diverges is frozen and scored as the worst value on its own; randomness still comes
 only from ``(task, seed, step)``, so every program sees the batches it would see alone and each
 :class:`~tasks.protocol.Result` equals the one :func:`~tasks.protocol.evaluate` gives for that
 program (float64: to rounding, 1e-9), for any B and any order of the programs.
+
+``discover bench population`` measures it against one program at a time (16 search-like
+children, one core, loaded): 7-10x the evaluations per minute on the small tasks (quadratics,
+Rosenbrock, NQM, logistic regression); about 1-2x where the arithmetic itself dominates (the
+8191-coordinate Zipf quadratic, sparse logistic regression's 1024 x 256 matmuls, the MLP), since
+batching programs does not change the number of operations there.
 
 Example::
 
@@ -93,8 +101,8 @@ def evaluate_population(programs: Sequence[Program | str], task: Task,
     ``closed_form``: take gradients and losses from the task's ``closed_form(x)`` (an analytic
     task of one parameter: ``x`` stacked ``[N, dim]`` -> gradient and loss, no autograd; the
     micro tier, :mod:`tasks.micro`) instead of autograd; None: whenever the task has one.
-    ``grouped``: step the elementwise programs together, op-grouped (False: each program on its
-    own, as before; the same numbers, slower).
+    ``grouped``: step the groupable programs together, op-grouped (False: each program on its
+    own slice; the same numbers, slower).
     """
     start = time.perf_counter()
     programs = [parse(p) if isinstance(p, str) else p for p in programs]

@@ -14,7 +14,8 @@ An evaluation is one program on one task over the learning-rate grid (``--seeds`
 the search's fitness). Times are CPU seconds of this process (the figure to trust on a shared
 machine), the best of ``--rounds``, the two ways alternated so that load falls on both alike;
 the best learning rates of the two ways are compared (float32: they may part where training is
-chaotic).
+chaotic), and the programs op-grouped on each task are counted (the others step one by one
+inside the population: :func:`primitives.compile.groupable`).
 
 Usage::
 
@@ -92,13 +93,11 @@ def run(tasks: Sequence | None = None, programs: int = 16, seed: int = 0, depth:
     if steps is not None:
         tasks = [t.with_steps(steps) for t in tasks]
     progs = children(programs, seed, depth)
-    grouped = sum(groupable(p) for p in progs)
     print(f"{programs} programs (children of adamw, lion, heavy-ball; {depth} mutations each, "
-          f"seed {seed}; {grouped} elementwise, stepped op-grouped), {len(DEFAULT_LRS)} learning "
-          f"rates x {len(seeds)} seed(s), {torch.get_num_threads()} thread(s), CPU seconds, "
-          f"best of {rounds}")
+          f"seed {seed}), {len(DEFAULT_LRS)} learning rates x {len(seeds)} seed(s), "
+          f"{torch.get_num_threads()} thread(s), CPU seconds, best of {rounds}")
     print(f"  {'task':26s} {'steps':>5s} {'one at a time':>14s} {'population':>11s} "
-          f"{'evals/min':>10s} {'evals/min':>10s} {'ratio':>6s}  same best lr")
+          f"{'evals/min':>10s} {'evals/min':>10s} {'ratio':>6s}  same best lr  grouped")
     print(f"  {'':26s} {'':5s} {'s':>14s} {'s':>11s} {'alone':>10s} {'together':>10s}")
     figures = {}
     for task in tasks:
@@ -113,9 +112,12 @@ def run(tasks: Sequence | None = None, programs: int = 16, seed: int = 0, depth:
                                                                device=device))
             best_alone, best_pop = min(best_alone, t_alone), min(best_pop, t_pop)
         figures[task.name] = (best_alone, best_pop)
+        tensors = len(task.init(0))
+        grouped = sum(groupable(p, tensors) for p in progs)
         print(f"  {task.name:26s} {task.num_steps:5d} {best_alone:14.2f} {best_pop:11.2f} "
               f"{60 * programs / best_alone:10.0f} {60 * programs / best_pop:10.0f} "
-              f"{best_alone / best_pop:6.2f}  {_agree(alone, together)}/{programs}", flush=True)
+              f"{best_alone / best_pop:6.2f}  {_agree(alone, together):>7d}/{programs}"
+              f"  {grouped:>5d}/{programs}", flush=True)
     if figures:
         total_alone = sum(a for a, _ in figures.values())
         total_pop = sum(p for _, p in figures.values())

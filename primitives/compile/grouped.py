@@ -1,4 +1,4 @@
-"""Op-grouped execution: B elementwise programs stepped together by one generated function.
+"""Op-grouped execution: B programs stepped together by one generated function.
 
 The children a search trains in one batch are mostly mutations of a few parents, so they share
 most of their statements. On the small tasks of the proxy and micro tiers one step of one
@@ -9,33 +9,43 @@ whole population that runs an op once for all the programs that have it (a *grou
 
 - **Layout.** Copy ``c`` of program ``b`` is row ``b * K + c`` of the weights, gradients, losses
   and per-copy hyperparameters (``lr`` under a learning-rate grid), which are ``[B * K, P]``
-  (the flat layout of :mod:`tasks.batched`) and ``[B * K, 1]`` columns. A group over programs
-  ``f .. l - 1`` is one call on rows ``f * K .. l * K``; its result keeps that layout, so a value
-  of program ``b`` is a block of K rows of some tensor, at a place known when compiling.
+  (the flat layout of :mod:`tasks.batched`: one copy's parameter tensors side by side) and
+  ``[B * K, 1]`` columns. A group over programs ``f .. l - 1`` is one call on rows
+  ``f * K .. l * K``; its result keeps that layout, so a value of program ``b`` is a block of K
+  rows of some tensor, at a place known when compiling.
 - **Kinds.** A value is a host scalar ``S`` (constants, hyperparameters, ``t``; computed by
   :func:`~primitives.compile.scalar_call` exactly as the out-of-place step computes them, once
-  per distinct expression), a per-copy column ``C`` (``[K, 1]``: ``lr``, ``loss``, a 0-d state)
-  or a tensor ``T`` (``[K, P]``). Only ``C`` and ``T`` statements are grouped.
+  per distinct expression), a per-copy column ``C`` (``[K, 1]``: ``lr``, ``loss``, a 0-d state,
+  a reduction), a per-copy, per-tensor value ``V`` (``[K, tensors]``: a per-tensor reduction
+  when the row holds several tensors; spread over each tensor's elements where it meets one) or
+  a tensor ``T`` (``[K, P]``). Reductions run row by row (per tensor: on views of the row),
+  which gives the numbers the op functions give under ``vmap``. Only ``C``, ``V`` and ``T``
+  statements are grouped.
 - **Schedule.** Statements whose inputs are ready are bucketed by op and argument kinds
   (commutative ops with their arguments sorted), and the bucket with the most programs runs
-  next, one statement per program: a program whose body is shifted by an inserted statement
-  still shares its later ops with its siblings. Scalars that differ between the programs of a
-  group become a column (built once for constants, each step for ``t``-dependent ones).
+  next, one statement per program (one that writes state first): a program whose body is
+  shifted by an inserted statement still shares its later ops with its siblings. Scalars that
+  differ between the programs of a group become a column (built once for constants, each step
+  for ``t``-dependent ones) where that gives the same numbers (:func:`_column_safe`).
 - **Cost model.** A group's operands are views when every program's block lies in one tensor
   that covers the group's rows; otherwise they are gathered (one ``torch.cat``), and rows of
   programs between the group's members that are not in it are computed too (their values are
   never read). Both cost a pass over the data, which pays on small tensors (a call costs about
-  as much as a few thousand elements) and not on large ones: a group is split where a gather
-  or the wasted rows would cost more than the calls saved (:data:`CALL_S`, :data:`ELEMENT_S`).
+  as much as a few thousand elements) and not on large ones: the members are cut into runs of
+  least estimated cost (:data:`CALL_S`, :data:`ELEMENT_S`, a slice counted too). Past the
+  cache (:data:`RUN_MAX`) no group spans many programs, and where one program's rows already
+  pass it, the programs are simply taken one after the other.
 - **State** lives where the step leaves it: the tensors of the groups that computed it (a few
   *entries*, each covering a range of programs), so the next step reads it as views. The layout
   is found by compiling until the state a step reads is where the step wrote it.
+- **Code** (:mod:`~primitives.compile.grouped_code`): small steps write every group with
+  ``out=`` into tensors allocated once, with every slice made once and state in pairs of
+  tensors (even and odd steps); large ones allocate as they go.
 
-Each program's numbers are the ones its own out-of-place step gives (the same op functions of
-:data:`primitives.ops.OPS` on the same values, row by row), except that a scalar operand that
-differs between the programs of a group is a column of the tensor's dtype: in float64 that is
-the same arithmetic; in float32 an ``interp`` weight is rounded to float32 before ``1 - a``
-instead of after (a rounding-level difference).
+Each program's numbers are the ones its own step in :class:`tasks.batched.BatchedTrainer` gives
+(the same op functions of :data:`primitives.ops.OPS` on the same values, row by row; the tests
+hold them bit for bit in float64), except that a scalar operand that differs between the
+programs of a group is a column of the tensor's dtype, only for ops that cast it exactly so.
 
 Example::
 

@@ -87,7 +87,8 @@ __all__ = ["GroupedStep", "groupable", "live_statements", "CALL_S", "ELEMENT_S",
 
 #: the cost model: seconds per torch call (with its Python) and per float32 element on a CPU
 CALL_S, ELEMENT_S = 4e-6, 1e-9
-_VIEW_S = 3e-6  # a slice of a tensor (a view)
+_VIEW_S = 3e-6  # a slice of a tensor (a view) made when the step runs
+_PIECE_S = 0.3e-6  # one more tensor joined by a torch.cat
 _DP_MAX = 64  # the longest run the cut considers
 _RANK = {"C": 1, "V": 2, "T": 3}
 _GROUPABLE = {"elementwise", "constant"}
@@ -303,8 +304,7 @@ class _Entry:
     """A state tensor between steps: which program's state (by name) each block holds."""
 
     kind: str
-    f: int
-    l: int  # noqa: E741
+    progs: tuple  # the programs of the tensor's blocks, in order
     claims: tuple  # ((program, state name), ...)
 
 
@@ -485,7 +485,7 @@ class GroupedStep:
     def _compile(self):
         """Schedule until the state layout a step reads is the one it writes (or give up after
         a few rounds and gather the state back into the layout read), then write the code."""
-        layout = tuple(_Entry(kind, b, b + 1, ((b, s),))
+        layout = tuple(_Entry(kind, (b,), ((b, s),))
                        for b, kinds in enumerate(self._state_kinds) for s, kind in kinds.items())
         for round_ in range(_MAX_ROUNDS):
             self._optimistic = round_ == 0
@@ -532,14 +532,15 @@ class GroupedStep:
         n_prog = len(self.programs)
         self.instrs: list[Instr] = []
         self._fresh = itertools.count()
-        inputs = {"w": Buf("w", "T", 0, n_prog), "g": Buf("g", "T", 0, n_prog),
-                  "loss": Buf("_loss", "C", 0, n_prog)}
-        inputs.update({("hyper", n): Buf(f"_h_{n}", "C", 0, n_prog) for n in self.batched})
-        self._filler = {"T": inputs["g"], "C": inputs["loss"], "V": Buf("_zV", "V", 0, n_prog)}
+        every = tuple(range(n_prog))
+        inputs = {"w": Buf("w", "T", every), "g": Buf("g", "T", every),
+                  "loss": Buf("_loss", "C", every)}
+        inputs.update({("hyper", n): Buf(f"_h_{n}", "C", every) for n in self.batched})
+        self._filler = {"T": inputs["g"], "C": inputs["loss"], "V": Buf("_zV", "V", every)}
         state_buf = {}
         for e, entry in enumerate(layout):
             for b, s in entry.claims:
-                state_buf[b, s] = Buf(f"_s{e}", entry.kind, entry.f, entry.l)
+                state_buf[b, s] = Buf(f"_s{e}", entry.kind, entry.progs)
         node_buf: dict[int, Buf] = {}
 
         def where(ref: _Ref, b: int) -> Buf:
@@ -604,18 +605,11 @@ class GroupedStep:
         n = len(members)
         self._located = {(node.id, a): self._where(ref, node.prog) for node in members
                          for a, ref in enumerate(node.args) if isinstance(ref, _Ref)}
-        # neighbours (adjacent programs, operands in the same tensors) are never cut apart:
-        # the runs end only where a block of such ends
-        place = [tuple(self._located.get((node.id, a), getattr(ref, "key", None))
-                       for a, ref in enumerate(node.args)) for node in members]
-        ends = [i for i in range(1, n) if members[i].prog != members[i - 1].prog + 1 or
-                place[i] != place[i - 1]] + [n]
-        starts = {0, *ends[:-1]}
         best = [0.0] + [math.inf] * n  # best[i]: the first i members cut into runs
         cut = [0] * (n + 1)
-        for i in ends:
+        for i in range(1, n + 1):
             for j, c in self._run_costs(members, i):
-                if j in starts and best[j] + c < best[i]:
+                if best[j] + c < best[i]:
                     best[i], cut[i] = best[j] + c, j
         runs, i = [], n
         while i > 0:
@@ -626,16 +620,18 @@ class GroupedStep:
     def _run_costs(self, members, i):
         """``(j, estimated seconds of the run members[j:i])`` for j = i - 1 down: the call,
         and per operand a view (free when it is a whole tensor), a gather or a column."""
-        last = members[i - 1]
-        l, kind, args = last.prog + 1, last.kind, last.args  # noqa: E741
+        kind, args = members[i - 1].kind, members[i - 1].args
+        # a slice: made when the step runs, or once (tensors allocated once): then a gather's
+        # piece costs only its share of the torch.cat
+        view, piece = (0.0, _PIECE_S) if self.persistent else (_VIEW_S, _VIEW_S)
         keys = [set() for _ in args]
         consts = [True] * len(args)
-        bufs = [set() for _ in args]
+        pieces = [0] * len(args)  # the pieces a gather would join
+        first = [None] * len(args)  # (buffer, position) of the run's first block
         states = [True] * len(args)
         for j in range(i - 1, max(i - 1 - _DP_MAX, -1), -1):
             node = members[j]
-            f = node.prog
-            rows = (l - f) * self.k
+            rows = (i - j) * self.k
             if j < i - 1 and rows * self.width > RUN_MAX:
                 break  # beyond the cache: one group per few programs, as each alone would
             cost = CALL_S + self._element_s * rows * self._width(kind)
@@ -646,53 +642,57 @@ class GroupedStep:
                     if len(keys[a]) > 1 and not consts[a]:
                         cost += 2 * CALL_S
                     continue
-                bufs[a].add(self._located[node.id, a])
+                buf = self._located[node.id, a]
+                at = buf.pos(node.prog)
+                if first[a] is None or first[a] != (buf, at + 1):
+                    pieces[a] += 1  # not the block just before the next one: a new piece
+                first[a] = (buf, at)
                 states[a] = states[a] and isinstance(ref.src, tuple) and ref.src[0] == "state"
                 if self._optimistic and states[a]:
                     continue  # the first round: state will be laid out as the step writes it
-                if len(bufs[a]) == 1:
-                    (buf,) = bufs[a]
-                    if buf.f <= f and l <= buf.l:
-                        cost += 0.0 if (buf.f, buf.l) == (f, l) else _VIEW_S
-                        continue
-                pieces = len(bufs[a]) + (l - f) - (i - j)
-                cost += CALL_S + pieces * _VIEW_S + self._element_s * rows * self._width(ref.kind)
+                if pieces[a] == 1:
+                    cost += 0.0 if (at, at + i - j) == (0, len(buf.progs)) else view
+                else:
+                    cost += CALL_S + pieces[a] * piece + \
+                        self._element_s * rows * self._width(ref.kind)
             yield j, cost
 
     # ---- instructions -------------------------------------------------------------------
 
-    def _view(self, pairs, f, l):  # noqa: E741
-        """A piece covering programs f..l-1 if every block lies in one tensor (else None)."""
+    def _view(self, pairs):
+        """A piece holding the blocks of ``pairs`` ((program, value), in order) if they lie
+        one after the other in one tensor (else None)."""
         bufs = {self._where(ref, b) for b, ref in pairs}
         if len(bufs) == 1:
             (buf,) = bufs
-            if buf.f <= f and l <= buf.l:
-                return Piece(buf, f, l)
+            at = buf.pos(pairs[0][0])
+            if buf.progs[at:at + len(pairs)] == tuple(b for b, _ in pairs):
+                return Piece(buf, at, at + len(pairs))
         return None
 
-    def _gather(self, blocks: dict, kind: str, f: int, l: int):  # noqa: E741
-        """The blocks (program -> buffer) of programs f..l-1 as one piece or a gather, rows of
-        programs without a block taken from any tensor of the right width."""
-        pieces = []  # [buf, first program, end program]
-        for b in range(f, l):
-            buf = blocks.get(b, self._filler[kind])
-            if pieces and pieces[-1][0] == buf and pieces[-1][2] == b:
-                pieces[-1][2] = b + 1
+    def _gather(self, blocks, kind: str):
+        """``blocks`` ((program, tensor) in order) as one piece or a gather of pieces; a program
+        whose tensor is None gets rows of any tensor of the right width (never read)."""
+        pieces = []  # [buf, first block, end block]
+        for b, buf in blocks:
+            buf = buf if buf is not None else self._filler[kind]
+            at = buf.pos(b)
+            if pieces and pieces[-1][0] == buf and pieces[-1][2] == at:
+                pieces[-1][2] = at + 1
             else:
-                pieces.append([buf, b, b + 1])
-        if len(pieces) == 1 and pieces[0][0].f <= f and l <= pieces[0][0].l:
-            return Piece(pieces[0][0], f, l)
-        return Gather(tuple(Piece(*p) for p in pieces), kind, f, l)
+                pieces.append([buf, at, at + 1])
+        if len(pieces) == 1:
+            return Piece(*pieces[0])
+        return Gather(tuple(Piece(*p) for p in pieces), kind, tuple(b for b, _ in blocks))
 
-    def _scalar_operand(self, pairs, f, l, one_minus=False) -> Code | None:  # noqa: E741
-        """A scalar operand: the scalar itself where every program has the same (None with
-        ``one_minus``), else a column (of ``1 - a`` with ``one_minus``)."""
-        by_prog = dict(pairs)
-        if len({s.key for s in by_prog.values()}) == 1:
+    def _scalar_operand(self, pairs, one_minus=False) -> Code | None:
+        """A scalar operand of ``pairs`` ((program, scalar), in order): the scalar itself where
+        every program has the same (None with ``one_minus``), else a column (of ``1 - a``
+        with ``one_minus``)."""
+        if len({s.key for _, s in pairs}) == 1:
             s = pairs[0][1]
             return None if one_minus else Code(s.code, False, s.value)
-        first = pairs[0][1]
-        values = [by_prog.get(b, first) for b in range(f, l)]
+        values = [v for _, v in pairs]
         if all(s.const for s in values):
             code = f"_c{len(self._namespace)}"
             self._namespace[code] = self._column([1 - s.value if one_minus else s.value
@@ -702,29 +702,28 @@ class GroupedStep:
                                           for s in values) + "))", True)
 
     def _emit(self, run) -> Buf:
-        f, l = run[0].prog, run[-1].prog + 1  # noqa: E741
         args = []
         for j, a in enumerate(run[0].args):
             pairs = [(n.prog, n.args[j]) for n in run]
             if isinstance(a, _S):
-                args.append(self._scalar_operand(pairs, f, l))
+                args.append(self._scalar_operand(pairs))
                 continue
-            view = self._view(pairs, f, l)
+            view = self._view(pairs)
             args.append(view if view is not None else self._gather(
-                {b: self._where(ref, b) for b, ref in pairs}, a.kind, f, l))
+                [(b, self._where(ref, b)) for b, ref in pairs], a.kind))
         op, fn = run[0].op, run[0].fn
         if fn == "_op_interp" and isinstance(run[0].args[2], _S):
-            one_minus = self._scalar_operand([(n.prog, n.args[2]) for n in run], f, l, True)
+            one_minus = self._scalar_operand([(n.prog, n.args[2]) for n in run], True)
             if one_minus is not None:
                 fn, args = "_interp_columns", args[:2] + [one_minus, args[2]]
-        out = Buf(f"_v{next(self._fresh)}", run[0].kind, f, l)
+        out = Buf(f"_v{next(self._fresh)}", run[0].kind, tuple(n.prog for n in run))
         self.instrs.append(Instr(out, "op", fn, op, tuple(args)))
         return out
 
     def _block(self, value, b: int, kind: str) -> Buf:
         """Program b's ``value`` as a ``kind`` block (a column or scalar made a tensor)."""
         if isinstance(value, _S):
-            out = Buf(f"_m{next(self._fresh)}", kind, b, b + 1)
+            out = Buf(f"_m{next(self._fresh)}", kind, (b,))
             self.instrs.append(Instr(out, "full", args=(Code(value.code, False, value.value),)))
             return out
         buf = self._where(value, b)
@@ -733,16 +732,15 @@ class GroupedStep:
         if value.kind != "C":  # T or V into a smaller state: the state shapes forbid it
             raise CompileError(f"{self.programs[b].name}: a {value.kind} value returned as a "
                                f"{kind} state")
-        out = Buf(f"_m{next(self._fresh)}", kind, b, b + 1)
-        self.instrs.append(Instr(out, "expand", args=(Piece(buf, b, b + 1),)))
+        out = Buf(f"_m{next(self._fresh)}", kind, (b,))
+        self.instrs.append(Instr(out, "expand", args=(Piece(buf, buf.pos(b), buf.pos(b) + 1),)))
         return out
 
     def _outputs(self, layout, normalise):
         """The update (:attr:`update`) and the state returned (:attr:`returned`); the layout
         written."""
-        n_prog = len(self.programs)
-        updates = {b: self._block(out[0], b, "T") for b, out in enumerate(self.outputs)}
-        self.update = self._gather(updates, "T", 0, n_prog)
+        self.update = self._gather([(b, self._block(out[0], b, "T"))
+                                    for b, out in enumerate(self.outputs)], "T")
         blocks = {}
         for b, out in enumerate(self.outputs):
             for s, value in zip(self.programs[b].state_names, out[1:]):
@@ -755,12 +753,14 @@ class GroupedStep:
                     break
             else:
                 natural.append([buf, [(b, s)]])
-        written = tuple(_Entry(buf.kind, buf.f, buf.l, tuple(claims)) for buf, claims in natural)
-        if normalise:
-            self.returned = [self._gather({b: blocks[b, s] for b, s in e.claims}, e.kind, e.f,
-                                          e.l) for e in layout]
+        written = tuple(_Entry(buf.kind, buf.progs, tuple(claims)) for buf, claims in natural)
+        if normalise:  # each state back where the step reads it
+            self.returned = []
+            for e in layout:
+                mine = {b: blocks[b, s] for b, s in e.claims}
+                self.returned.append(self._gather([(b, mine.get(b)) for b in e.progs], e.kind))
         else:
-            self.returned = [Piece(buf, buf.f, buf.l) for buf, _ in natural]
+            self.returned = [Piece(buf, 0, len(buf.progs)) for buf, _ in natural]
         return written
 
     # ---- helpers the generated code calls ---------------------------------------------------
@@ -786,10 +786,11 @@ class GroupedStep:
                 t = self._namespace_run[self._expected[e][0]]
                 t.zero_()
             else:
-                t = torch.zeros((entry.l - entry.f) * self.k, self._width(entry.kind),
+                t = torch.zeros(len(entry.progs) * self.k, self._width(entry.kind),
                                 dtype=self.dtype, device=self.device)
             for b, s in entry.claims:
-                rows = slice((b - entry.f) * self.k, (b - entry.f + 1) * self.k)
+                at = entry.progs.index(b)
+                rows = slice(at * self.k, (at + 1) * self.k)
                 t[rows] = states[b][s].reshape(self.k, -1)
             out.append(t)
         return tuple(out)
@@ -813,5 +814,6 @@ class GroupedStep:
         for e, tensor in zip(self.layout, state):
             for bb, s in e.claims:
                 if bb == b:
-                    out[s] = tensor[(b - e.f) * self.k:(b - e.f + 1) * self.k]
+                    at = e.progs.index(b)
+                    out[s] = tensor[at * self.k:(at + 1) * self.k]
         return out

@@ -29,35 +29,42 @@ __all__ = ["Buf", "Piece", "Gather", "Code", "Instr", "fresh_code", "PersistentC
 
 @dataclass(frozen=True)
 class Buf:
-    """A tensor of the generated code holding the blocks of programs ``f .. l - 1``."""
+    """A tensor of the generated code: one block of K rows per program of ``progs``, in order
+    (``progs[i]``'s copies are rows ``i * K .. (i + 1) * K``)."""
 
     code: str
-    kind: str  # "C" (one column) or "T" (the row's width)
-    f: int
-    l: int  # noqa: E741
+    kind: str  # "C" (one column), "V" (one per parameter tensor) or "T" (the row's width)
+    progs: tuple
+
+    def pos(self, b: int) -> int:
+        """Where program ``b``'s block is."""
+        return self.progs.index(b)
 
 
 @dataclass(frozen=True)
 class Piece:
-    """The rows of programs ``f .. l - 1`` of ``buf``."""
+    """Blocks ``a .. z - 1`` of ``buf`` (programs ``buf.progs[a:z]``)."""
 
     buf: Buf
-    f: int
-    l: int  # noqa: E741
+    a: int
+    z: int
 
     @property
     def whole(self) -> bool:
-        return (self.f, self.l) == (self.buf.f, self.buf.l)
+        return (self.a, self.z) == (0, len(self.buf.progs))
+
+    @property
+    def progs(self) -> tuple:
+        return self.buf.progs[self.a:self.z]
 
 
 @dataclass(frozen=True)
 class Gather:
-    """Programs ``f .. l - 1`` joined from ``pieces`` (one ``torch.cat``)."""
+    """The blocks of programs ``progs`` joined from ``pieces`` (one ``torch.cat``)."""
 
     pieces: tuple
     kind: str
-    f: int
-    l: int  # noqa: E741
+    progs: tuple
 
 
 @dataclass(frozen=True)
@@ -82,7 +89,7 @@ class Instr:
 
 
 def _rows(k: int, piece: Piece) -> tuple[int, int]:
-    return (piece.f - piece.buf.f) * k, (piece.l - piece.buf.f) * k
+    return piece.a * k, piece.z * k
 
 
 def _slice_code(code: str, k: int, piece: Piece) -> str:
@@ -116,8 +123,9 @@ def fresh_code(step) -> list[str]:
     states = "".join(operand(a) + ", " for a in step.returned)
     if isinstance(step.update, Gather):  # the new weights written piece by piece: one pass
         lines.append("_w = torch.empty_like(w)")
-        for p in step.update.pieces:
-            rows = Piece(Buf("w", "T", 0, len(step.programs)), p.f, p.l)
+        weights = Buf("w", "T", tuple(range(len(step.programs))))
+        for p in step.update.pieces:  # the update's pieces follow the programs in order
+            rows = Piece(weights, p.progs[0], p.progs[-1] + 1)
             lines.append(f"torch.sub({operand(rows)}, {operand(p)}, "
                          f"out={_slice_code('_w', k, rows)})")
         lines.append(f"return _w, ({states})")
@@ -219,7 +227,7 @@ class PersistentCode:
         return self.step._width(kind)
 
     def _allocate(self, buf: Buf, pair: bool = False):
-        shape = ((buf.l - buf.f) * self.k, self._width(buf.kind))
+        shape = (len(buf.progs) * self.k, self._width(buf.kind))
         names = [f"{buf.code}_0", f"{buf.code}_1"] if pair else [buf.code]
         for name in names:
             self.namespace[name] = torch.empty(shape, dtype=self.step.dtype,
@@ -267,7 +275,7 @@ class PersistentCode:
         if isinstance(a, Piece):
             return self._piece(a)
         out = f"_g{next(self._fresh_names)}"  # a gather: joined into a tensor of its own
-        self._allocate(Buf(out, a.kind, a.f, a.l))
+        self._allocate(Buf(out, a.kind, a.progs))
         lines.append(f"torch.cat(({''.join(self._piece(p) + ', ' for p in a.pieces)}), "
                      f"out={out})")
         return out
@@ -354,7 +362,7 @@ class PersistentCode:
                     for a, code_ in zip(ins.args, args)]
             spelled = self._spelling(ins, out, args)
             if any("{tmp}" in line for line in spelled):
-                self._allocate(Buf(tmp, _kind(ins.args[0]), ins.out.f, ins.out.l))
+                self._allocate(Buf(tmp, _kind(ins.args[0]), ins.out.progs))
             lines += [line.replace("{tmp}", tmp) for line in spelled]
         lines.append(f"_u = {self._operand(step.update, lines)}")
         returned = []

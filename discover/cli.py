@@ -177,7 +177,7 @@ def _cmd_bench_fidelity(args) -> int:
         programs += fidelity.run_children(args.children, args.max_children)
     out = Path(args.out) if args.out else discover.outputs_dir() / "bench-fidelity"
     fidelity.run(out, programs=programs, candidates=candidates, held_out=held_out,
-                 seeds=tuple(args.seeds), workers=args.workers)
+                 seeds=tuple(args.seeds), workers=args.workers, cached_only=args.cached_only)
     return 0
 
 
@@ -389,6 +389,8 @@ def _add_bench(sub) -> None:
     b.add_argument("--workers", type=int, default=2, help="parallel evaluations (default 2)")
     b.add_argument("--out", help="output folder, also the metrics cache (default "
                    "outputs/bench-fidelity)")
+    b.add_argument("--cached-only", action="store_true", help="train nothing: report the "
+                   "programs whose metrics are all in the cache (a long run stopped early)")
     b.set_defaults(func=_cmd_bench_fidelity)
 
     b = bench.add_parser("optimizers", help="each exported class against its package reference "

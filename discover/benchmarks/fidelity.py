@@ -199,6 +199,11 @@ class Fidelity:
                                          initial if math.isfinite(initial) else base_initial)
         return out
 
+    def has(self, program: Program, task_names: Sequence[str]) -> bool:
+        """Whether every ``(program, task)`` metric is cached."""
+        return all(_key(to_source(program), t, self.seeds, self.lrs) in self.metrics
+                   for t in task_names)
+
     def _get(self, source: str, task: str) -> tuple[float, float]:
         m, i = self.metrics[_key(source, task, self.seeds, self.lrs)]
         return (math.inf if m is None else m), (math.nan if i is None else i)
@@ -214,8 +219,9 @@ def _suite_names(suite: str) -> list[str]:
 
 def run(out_dir: Path, *, programs: Sequence[Program], candidates=("proxy", "proxy_v1"),
         held_out=("validation", "test"), seeds=(0,), workers: int = 2, threads: int = 1,
-        progress: bool = True) -> dict:
-    """Compute what is missing, print the table and the correlations, write the outputs."""
+        progress: bool = True, cached_only: bool = False) -> dict:
+    """Compute what is missing, print the table and the correlations, write the outputs;
+    ``cached_only``: compute nothing, report the programs whose metrics are all cached."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     micro = "micro" in candidates
@@ -224,6 +230,11 @@ def run(out_dir: Path, *, programs: Sequence[Program], candidates=("proxy", "pro
     fid = Fidelity(out_dir, seeds, workers=workers, threads=threads, progress=progress)
     every = list(dict.fromkeys(t for names in suites.values() for t in names))
     baseline = REGISTRY[BASELINE].program
+    if cached_only:
+        programs = [p for p in programs if fid.has(p, every)]
+        if not fid.has(baseline, every) or len(programs) < 3:
+            raise InvalidValue(f"{fid.path}: fewer than 3 programs (and {BASELINE}) have every "
+                               "metric cached; run without --cached-only first")
     cheap = list(dict.fromkeys(t for s in candidates for t in suites[s]))
     fid.compute([baseline, *programs], cheap)  # the candidates first: they take seconds
     fid.compute([baseline, *programs], [t for t in every if t not in cheap], by_program=True)

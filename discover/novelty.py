@@ -348,6 +348,9 @@ class Novelty:
         if self.verdict == "same":
             also = [m.name for m in self.closest[1:] if m.distance <= SAME]
             return f"same as {best.name}" + (f" (also {', '.join(also)})" if also else "")
+        if self.verdict == "constants" and not best.constants:  # near at its own defaults
+            return (f"{best.name}, nearly (distance {best.tuned:.2g} at its own constants, "
+                    f"within {self.threshold:g})")
         if self.verdict == "constants":
             return f"{best.name} with other constants ({best.constants_text()})"
         return (f"novel: no library rule within distance {self.threshold:g}, even retuned "

@@ -55,6 +55,24 @@ def _export_winner(program: Program, run_dir: Path) -> None:
         write_export(program, run_dir / EXPORT_NAME)
     except (ValueError, OSError, ImportError) as exc:  # the run's results stand without it
         print(f"search: the winner could not be exported: {exc}", file=sys.stderr)
+    _check_novelty(program, run_dir)
+
+
+def _check_novelty(program: Program, run_dir: Path) -> None:
+    """``novelty.json``: the winner against every library rule by behaviour (issue 13's
+    novelty check; ``report.md`` says whether it is a library rule with other constants)."""
+    from .novelty import novelty  # noqa: PLC0415 - a few seconds, only at the end of a run
+
+    try:
+        result = novelty(program)
+    except Exception as exc:  # noqa: BLE001 - an analysis; the run's results stand without it
+        print(f"search: the novelty check failed: {exc}", file=sys.stderr)
+        return
+    (run_dir / "novelty.json").write_text(json.dumps({
+        "verdict": result.verdict, "summary": result.summary(), "threshold": result.threshold,
+        "closest": [{"name": m.name, "distance": m.distance, "retuned": m.tuned,
+                     "constants": m.constants, "scale": m.scale} for m in result.closest[:3]]},
+        indent=2) + "\n")
 
 
 def run_search(config: SearchConfig | str | Path | None = None, *, start=None, baseline=None,

@@ -205,6 +205,15 @@ def _stage_sections(run_dir: Path) -> list[str]:
         md += ["## Held-out test suite", ""]
         md += _table([[r["program"], _fmt(r["test"])] + [_fmt(r["tasks"][t]) for t in tasks]
                       for r in rows], ["program", "mean"] + tasks) + [""]
+    if (run_dir / "novelty.json").exists():  # written by discover's finish hook
+        n = json.loads((run_dir / "novelty.json").read_text())
+        md += ["## Novelty", "", f"The winner, by behaviour against every library rule: "
+               f"**{n['summary']}** (distance after the best rescaling; 0 is the same rule, "
+               f"within {n['threshold']:g} counts as a match).", ""]
+        md += _table([[c["name"], _fmt(c["distance"]), _fmt(c["retuned"]),
+                       ", ".join(f"{k}={v:.4g}" for k, v in c["constants"].items()) or "-"]
+                      for c in n["closest"]],
+                     ["library rule", "distance", "retuned", "constants"]) + [""]
     if (run_dir / "best_program.py").exists():
         md += ["## Files", "", "`best_program.py` (the winner), `hall_of_fame.csv`, `log.jsonl`, "
                "`checkpoint.json`, `config.json`" +

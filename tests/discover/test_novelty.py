@@ -1,5 +1,6 @@
 """Novelty (issue 13, point 9) and the ``discover analyse`` commands."""
 
+import json
 import math
 
 import pytest
@@ -136,3 +137,15 @@ def test_cli_analyse_adaptivity(capsys):
     assert rows["sgd"] == ["1.000", "1.000"] and rows["adam"] == ["0.000", "0.000"]
     assert float(rows["adafactor"][0]) > 0.8 and abs(float(rows["adafactor"][1])) < 0.1
     assert main(["analyse", "adaptivity", "sgd", "--steps", "0"]) == 2
+
+
+def test_a_run_records_its_winners_novelty_and_the_report_shows_it(tmp_path):
+    from discover.library import get
+    from discover.runs import _check_novelty
+    from search.report import _stage_sections
+
+    _check_novelty(get("adam").program, tmp_path)
+    stored = json.loads((tmp_path / "novelty.json").read_text())
+    assert stored["verdict"] == "same" and stored["closest"][0]["name"] == "adam"
+    text = "\n".join(_stage_sections(tmp_path))
+    assert "## Novelty" in text and "**same as adam" in text

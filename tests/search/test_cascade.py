@@ -118,3 +118,15 @@ def test_cascade_stage_names_are_checked():
         SearchConfig(cascade=["nano"])
     with pytest.raises(ConfigError, match="cascade_quantile"):
         SearchConfig(cascade_quantile=1.5)
+
+
+def test_the_fitness_aggregates_task_scores_as_configured(fitness):
+    from dataclasses import replace
+
+    from search.fitness import aggregate_scores
+
+    scores = fitness.scores(SGD)
+    for how in ("mean", "median", "p25"):
+        assert replace(fitness, aggregate=how)(SGD) == pytest.approx(
+            aggregate_scores(scores.values(), how), abs=1e-12)
+    assert aggregate_scores(scores.values(), "p25") <= aggregate_scores(scores.values(), "median")

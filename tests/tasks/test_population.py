@@ -196,3 +196,16 @@ def test_grouping_does_not_change_a_result():
                                 grouped=False)
     for a, b in zip(grouped, plain):
         _same(a, b)
+
+
+def test_bench_population_prints_both_ways(capsys):
+    """discover bench population's run on a tiny case: a row per task with both timings and
+    the programs' agreement (figures, not asserted timings)."""
+    from discover.benchmarks.population import children, run
+
+    assert len(children(5, depth=1)) == 5
+    figures = run([quadratic("proxy").with_steps(2)], programs=3, depth=1, micro=False)
+    alone, together = figures["quadratic_proxy"]
+    assert alone > 0 and together > 0
+    out = capsys.readouterr().out
+    assert "quadratic_proxy" in out and "3/3" in out and "all of the above" in out

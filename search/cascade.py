@@ -35,6 +35,7 @@ from typing import Callable, Sequence
 from primitives import parse
 
 from .fitness import SuiteFitness, aggregate_scores, score_source
+from .fitness import quantile as _quantile
 
 __all__ = ["Outcome", "Cascade", "stopped_value", "stopped_at", "hurdle", "build_cascade",
            "single_stage", "alpha_of"]
@@ -59,16 +60,7 @@ def hurdle(window: Sequence[float], quantile: float, warmup: int) -> float:
     """The score a child needs: the ``quantile`` of ``window`` (-inf before ``warmup`` scores)."""
     if len(window) < max(1, warmup):
         return -math.inf
-    return aggregate_quantile(window, quantile)
-
-
-def aggregate_quantile(values: Sequence[float], q: float) -> float:
-    """The ``q``-quantile of ``values``, linear interpolation (numpy's default)."""
-    ordered = sorted(values)
-    pos = q * (len(ordered) - 1)
-    lo = int(math.floor(pos))
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+    return _quantile(window, quantile)
 
 
 @dataclass

@@ -31,7 +31,7 @@ from tasks.suites import SUITES, get_suite
 
 __all__ = ["SuiteFitness", "task_by_name", "task_names", "baseline_metrics", "baseline_for",
            "lr_grid", "score_source", "make_fitness", "per_task", "aggregate_scores",
-           "AGGREGATES"]
+           "quantile", "AGGREGATES"]
 
 #: how per-task scores become one fitness
 AGGREGATES = ("mean", "median", "p25")
@@ -51,11 +51,16 @@ def aggregate_scores(scores: Sequence[float], how: str = "mean") -> float:
         return math.nan
     if how == "mean":
         return math.fsum(values) / len(values)
-    q = 0.5 if how == "median" else 0.25
-    pos = q * (len(values) - 1)
+    return quantile(values, 0.5 if how == "median" else 0.25)
+
+
+def quantile(values: Sequence[float], q: float) -> float:
+    """The ``q``-quantile of ``values`` (not empty), linear interpolation as numpy's default."""
+    ordered = sorted(values)
+    pos = q * (len(ordered) - 1)
     lo = int(math.floor(pos))
-    hi = min(lo + 1, len(values) - 1)
-    return values[lo] + (values[hi] - values[lo]) * (pos - lo)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
 def task_by_name(name: str, num_steps: int | None = None):

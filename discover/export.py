@@ -400,7 +400,8 @@ class _Module:
                                            for p in self.steps[self.name].ir.hypers.values()], "}")
             return _GENERIC.substitute(bounds=bounds, name=self.name)
         sig = self.signature
-        functions = [sig.arguments, sig.program] + ([sig.parameter] if sig.parameter else [])
+        functions = [*sig.helpers, sig.arguments, sig.program] + (
+            [sig.parameter] if sig.parameter else [])
         keys = {"step"} | {p.name for s in self.steps.values() for p in s.ir.states.values()}
         return _SIGNATURE.substitute(
             reference=sig.reference, cls=self.cls_name,

@@ -94,6 +94,9 @@ class Signature:
     #: ``(argument, default)`` pairs that replace the reference's defaults, for an entry that is
     #: one of the reference's flags (AMSGrad: ``amsgrad=True``)
     defaults: tuple[tuple[str, object], ...] = ()
+    #: functions ``arguments`` or ``program`` call (checks shared by several references),
+    #: copied verbatim into the exported module before them
+    helpers: tuple[Callable, ...] = ()
 
     def __post_init__(self):
         unknown = {k for k, _ in self.defaults} - set(self.parameters)

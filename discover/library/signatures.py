@@ -75,10 +75,8 @@ SGD = Signature("torch.optim.SGD", sgd_arguments, sgd_program, ("sgd",),
 # ---- Adam, AdamW ------------------------------------------------------------------------------
 
 
-def adam_arguments(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
-                   foreach=None, maximize=False, capturable=False, differentiable=False,
-                   fused=None, decoupled_weight_decay=False):
-    """torch.optim.Adam's arguments and checks."""
+def check_adam_arguments(lr, betas, eps, weight_decay, foreach, differentiable, fused):
+    """The checks torch.optim.Adam and AdamW share, with their messages."""
     if isinstance(lr, torch.Tensor) and lr.numel() != 1:
         raise ValueError("Tensor lr must be 1-element")
     if not 0.0 <= lr:
@@ -101,6 +99,13 @@ def adam_arguments(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgra
         raise RuntimeError("`fused` does not support `differentiable`")
     if fused and foreach:
         raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+
+
+def adam_arguments(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
+                   foreach=None, maximize=False, capturable=False, differentiable=False,
+                   fused=None, decoupled_weight_decay=False):
+    """torch.optim.Adam's arguments and checks."""
+    check_adam_arguments(lr, betas, eps, weight_decay, foreach, differentiable, fused)
 
 
 def adam_program(group, dtype):
@@ -117,35 +122,15 @@ def adam_program(group, dtype):
 
 
 ADAM = Signature("torch.optim.Adam", adam_arguments, adam_program, ("adam", "amsgrad", "adamw"),
-                 state=_ADAM_STATE + (("vmax", "max_exp_avg_sq"),))
+                 state=_ADAM_STATE + (("vmax", "max_exp_avg_sq"),),
+                 helpers=(check_adam_arguments,))
 
 
 def adamw_arguments(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *,
                     maximize=False, foreach=None, capturable=False, differentiable=False,
                     fused=None):
     """torch.optim.AdamW's arguments and checks (Adam's)."""
-    if isinstance(lr, torch.Tensor) and lr.numel() != 1:
-        raise ValueError("Tensor lr must be 1-element")
-    if not 0.0 <= lr:
-        raise ValueError(f"Invalid learning rate: {lr}")
-    if not 0.0 <= eps:
-        raise ValueError(f"Invalid epsilon value: {eps}")
-    if not 0.0 <= betas[0] < 1.0:
-        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-    if not 0.0 <= betas[1] < 1.0:
-        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-    if not 0.0 <= weight_decay:
-        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-    if not (all(isinstance(b, float) for b in betas) or
-            all(isinstance(b, torch.Tensor) for b in betas)):
-        raise ValueError("betas must be either both floats or both Tensors")
-    for i, b in enumerate(betas):
-        if isinstance(b, torch.Tensor) and b.numel() != 1:
-            raise ValueError(f"Tensor betas[{i}] must be 1-element")
-    if fused and differentiable:
-        raise RuntimeError("`fused` does not support `differentiable`")
-    if fused and foreach:
-        raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+    check_adam_arguments(lr, betas, eps, weight_decay, foreach, differentiable, fused)
 
 
 def adamw_program(group, dtype):
@@ -159,7 +144,8 @@ def adamw_program(group, dtype):
 
 
 ADAMW = Signature("torch.optim.AdamW", adamw_arguments, adamw_program, ("adamw",),
-                  state=_ADAM_STATE + (("vmax", "max_exp_avg_sq"),))
+                  state=_ADAM_STATE + (("vmax", "max_exp_avg_sq"),),
+                  helpers=(check_adam_arguments,))
 
 
 # ---- RMSprop, Adagrad, Adadelta ---------------------------------------------------------------
